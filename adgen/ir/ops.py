@@ -1,0 +1,68 @@
+"""Operations and regions of the structured SSA IR.
+
+An `Op` has an opcode, operands, results, attributes and regions. Control
+flow is structured: `if` (then/else regions yielding its results), `for`
+(over `range(start, stop, step)`, carrying values through region arguments)
+and `while` (a condition region and a body region). Every other opcode is a
+primitive from `adgen.primitives`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from adgen.ir.values import Loc, Value
+
+CONTROL_OPS = ("if", "for", "while")
+
+
+@dataclass(frozen=True)
+class Region:
+    """A block of ops with arguments and the values it yields at its end."""
+
+    args: tuple[Value, ...]
+    ops: tuple["Op", ...]
+    yields: tuple[Value, ...]
+
+
+@dataclass(frozen=True)
+class Op:
+    """One operation. `attrs` is a sorted tuple of (name, value) pairs.
+
+    Operand layout of the control ops:
+      if:    (cond,)                 regions (then, else), no region args
+      for:   (start, stop, step, *inits)  region (i, *carried) -> yields next carried
+      while: (*inits)                regions (cond: carried -> (bool,), body: carried -> next)
+    """
+
+    opcode: str
+    operands: tuple[Value, ...]
+    results: tuple[Value, ...]
+    attrs: tuple[tuple[str, Any], ...] = ()
+    regions: tuple[Region, ...] = ()
+    loc: Loc | None = field(default=None, compare=True)
+
+    def attr(self, name: str, default: Any = None) -> Any:
+        for key, value in self.attrs:
+            if key == name:
+                return value
+        return default
+
+    @property
+    def result(self) -> Value:
+        if len(self.results) != 1:
+            raise ValueError(f"{self.opcode} has {len(self.results)} results")
+        return self.results[0]
+
+
+def make_attrs(attrs: dict | None) -> tuple[tuple[str, Any], ...]:
+    return tuple(sorted((attrs or {}).items()))
+
+
+def walk_ops(region: Region):
+    """Every op of `region` and of its nested regions, in program order."""
+    for op in region.ops:
+        yield op
+        for sub in op.regions:
+            yield from walk_ops(sub)
