@@ -1,0 +1,21 @@
+"""adgen: a source-transforming automatic-differentiation compiler for Python.
+
+Example:
+    >>> import math, adgen
+    >>> def f(x1, x2):
+    ...     return math.log(x1) + x1 * x2 - math.sin(x2)
+    >>> adgen.grad(f, argnums=(0, 1))(2.0, 5.0)   # doctest: +SKIP
+    (5.5, 1.7163378145367738)
+"""
+
+from adgen import primitives as _primitives  # noqa: F401  (registers the primitives)
+from adgen.api import (Transformed, grad, hessian, ir, jvp, source, value_and_grad,  # noqa
+                       vjp)
+from adgen.errors import (AdgenDerivativeError, AdgenError, AdgenInternalError,  # noqa
+                          AdgenSyntaxError, AdgenTypeError)
+from adgen.trace import trace  # noqa: F401
+
+__version__ = "0.1.0"
+__all__ = ["grad", "value_and_grad", "jvp", "vjp", "hessian", "source", "ir", "trace",
+           "Transformed", "AdgenError", "AdgenSyntaxError", "AdgenTypeError",
+           "AdgenDerivativeError", "AdgenInternalError"]

@@ -77,7 +77,7 @@ class Builder:
         """Append primitive `opcode`; returns its result (or tuple of results)."""
         attrs = dict(attrs or {})
         result_types = types if types is not None else _primitive_types(opcode, operands, attrs)
-        hint = name or "t"
+        hint = name or "tmp"
         results = tuple(self.value(hint, t) for t in result_types)
         self.append(Op(opcode, tuple(operands), results, make_attrs(attrs), (), self.loc))
         return results[0] if len(results) == 1 else results
@@ -102,6 +102,18 @@ class Builder:
         self.append(Op(opcode, tuple(operands), results, make_attrs(attrs), tuple(regions),
                        self.loc))
         return results
+
+    def rename_last(self, value: Value, hint: str) -> Value:
+        """Give `value` the name `hint` if the last op appended defines it (and nothing
+        has used it yet); otherwise return it unchanged."""
+        from dataclasses import replace
+
+        block = self._blocks[-1]
+        if block and block[-1].results == (value,) and not block[-1].regions:
+            new = Value(self.names.fresh(hint), value.type)
+            block[-1] = replace(block[-1], results=(new,))
+            return new
+        return value
 
     # blocks -----------------------------------------------------------
     def open_block(self) -> None:

@@ -310,9 +310,7 @@ def gelu_tanh(x):
 
 
 def elu(x, alpha=1.0):
-    if x > 0.0:
-        return x
-    return alpha * math.expm1(x)
+    return x if x > 0.0 else alpha * math.expm1(x)
 
 
 def swish_neuron(x, w, b):
@@ -345,7 +343,7 @@ def tiny_relu_net(x, y):
 
 
 def huber(r, delta=1.0):
-    if abs(r) <= delta:
+    if -delta <= r <= delta:
         return 0.5 * r * r
     return delta * (abs(r) - 0.5 * delta)
 
@@ -368,7 +366,7 @@ def smoothstep_ramp(x):
     # 0 below 0, smoothstep on [0, 1], 1 above, plus a gentle slope everywhere.
     if x <= 0.0:
         y = 0.0
-    elif x < 1.0:
+    elif 0.0 < x < 1.0:
         y = x * x * (3.0 - 2.0 * x)
     else:
         y = 1.0
@@ -611,7 +609,7 @@ def compound_interest(principal, rate, years):
 def savings_plan(deposit, rate, years):
     balance = 0.0
     monthly = rate / 12.0
-    for year in range(years):
+    for year in range(int(years)):
         for month in range(12):
             balance = balance * (1.0 + monthly) + deposit
         deposit *= 1.02
@@ -628,7 +626,7 @@ def euler_decay(y0, k, t_end, steps):
     dt = t_end / steps
     y = y0
     t = 0.0
-    for i in range(steps):
+    for i in range(int(steps)):
         y = y + dt * (-k * y + math.sin(t))
         t += dt
     return y
@@ -972,6 +970,18 @@ def amortization_months(principal, rate, payment):
     return months
 
 
+def annuity_value(payment, rate, n, due):
+    # Present value of n payments; `due` (an int flag) says whether they come at the start.
+    total = 0.0
+    if due == 1:
+        for k in range(n):
+            total += payment / (1.0 + rate) ** k
+    else:
+        for k in range(1, n + 1):
+            total += payment / (1.0 + rate) ** k
+    return total
+
+
 def population_harvest(p0, growth, quota, years):
     p = p0
     for year in range(years):
@@ -1089,6 +1099,21 @@ def exp_taylor(x):
         term *= x / k
         total += term
     return total
+
+
+def exp_range_reduced(x):
+    # exp(x) = exp(x / 2^k)^(2^k): halve until small, Horner series, square back.
+    k = 0
+    while abs(x) > 0.5:
+        x = 0.5 * x
+        k += 1
+    p = 1.0
+    for j in range(14, 0, -1):
+        p = 1.0 + x * p / j
+    if k > 0:
+        for i in range(k):
+            p = p * p
+    return p
 
 
 def log_atanh_series(x):
@@ -1363,8 +1388,9 @@ CASES = [
     Case(sin_taylor, ((-3.0, 3.0), 40)),
     Case(skip_multiples_of_three, ((-2.0, 2.0), 12)),
     Case(while_with_continue, ((-2.0, 2.0), 8)),
-    Case(first_passage_time, ((0.0, 1.0), (0.2, 0.6), 60)),
+    Case(first_passage_time, ((0.0, 1.0), (0.4, 0.7), 60)),
     Case(amortization_months, ((5.0, 10.0), (0.02, 0.1), (0.5, 1.0))),
+    Case(annuity_value, ((0.5, 2.0), (0.01, 0.1), 10, 1)),
     Case(population_harvest, ((1.0, 4.0), (0.2, 0.5), (0.0, 0.3), 10)),
     Case(projectile_range, ((5.0, 15.0), (0.3, 1.2))),
     # while loops
@@ -1375,6 +1401,7 @@ CASES = [
     Case(fixed_point_cosine, ((0.3, 0.9),)),
     Case(cubic_root_bisection, ((-5.0, 5.0),)),
     Case(exp_taylor, ((-3.0, 3.0),)),
+    Case(exp_range_reduced, ((-3.0, 3.0),)),
     Case(log_atanh_series, ((0.3, 4.0),)),
     Case(bessel_j0, ((0.1, 3.0),)),
     Case(agm, ((1.0, 3.0), (0.5, 2.0)), hessian=True),
@@ -1400,6 +1427,7 @@ TUPLE_CASES = [
 FD_REL_STEP = 1e-6          # central difference step h = FD_REL_STEP * max(1, |x|)
 FD_CONSISTENCY_RTOL = 1e-5  # steps h and h/2 must agree this well, else the point is resampled
 FD_CONSISTENCY_ATOL = 1e-7
+HESSIAN_FD_REL_STEP = 1e-5  # central differences of a gradient, for the Hessian checks
 POINTS_PER_CASE = 3
 MAX_DRAWS_PER_POINT = 20
 

@@ -1,0 +1,338 @@
+"""The public transforms: grad, value_and_grad, jvp, vjp, hessian.
+
+Each returns a `Transformed` callable that specializes on the types of its
+arguments at the first call (like a Numba dispatcher), generates and compiles
+the derivative code, and caches it per signature. All work as decorators.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import threading
+
+import numpy as np
+
+from adgen.codegen.loader import BACKENDS, load_function
+from adgen.codegen.python_source import module_source
+from adgen.config import verify_passes
+from adgen.errors import AdgenTypeError
+from adgen.frontend.lower import lower_function
+from adgen.ir.function import Function
+from adgen.ir.types import BOOL, F32, F64, I64, Type, is_float
+from adgen.transforms.forward import differentiate_forward
+from adgen.transforms.pipeline import dump, simplify
+from adgen.transforms.reverse import differentiate_reverse
+from adgen.transforms.specialize import specialize
+
+KINDS = ("call", "grad", "value_and_grad", "jvp", "vjp", "hessian")
+VERSION = "0.1.0"
+
+
+def argument_type(value, name: str) -> Type:
+    """The IR type adgen specializes on for one argument value."""
+    if isinstance(value, (bool, np.bool_)):
+        return BOOL
+    if isinstance(value, (int, np.integer)):
+        return I64
+    if isinstance(value, np.float32):
+        return F32
+    if isinstance(value, (float, np.float64)):
+        return F64
+    if isinstance(value, np.ndarray):
+        raise AdgenTypeError(f"argument {name!r}: NumPy arrays are not supported yet "
+                             "(scalar float, int and bool arguments are)", name)
+    raise AdgenTypeError(f"argument {name!r} has type {type(value).__name__}; expected a "
+                         "float, int or bool", name)
+
+
+class Compiled:
+    """One specialization: its IR, its Python source and the compiled callable."""
+
+    def __init__(self, ir: Function, source: str, func):
+        self.ir = ir
+        self.source = source
+        self.func = func
+
+
+class Transformed:
+    """A transform of a Python function (or of another `Transformed`).
+
+    Example:
+        >>> import math
+        >>> def f(x):
+        ...     return math.sin(x) * x
+        >>> df = grad(f, backend="python")   # doctest: +SKIP
+        >>> df(1.0)                           # doctest: +SKIP
+        1.3817732906760363
+    """
+
+    def __init__(self, fn, kind: str, argnums=0, backend: str = "numba"):
+        if kind not in KINDS:
+            raise ValueError(f"unknown transform {kind!r}")
+        if backend not in BACKENDS:
+            raise ValueError(f"unknown backend {backend!r}; choose one of {BACKENDS}")
+        self.fn = fn
+        self.kind = kind
+        self.single = isinstance(argnums, int)
+        self.argnums = (argnums,) if self.single else tuple(argnums)
+        if not self.argnums and kind != "call":
+            raise ValueError("argnums must name at least one argument")
+        self.backend = backend
+        self.cache: dict[tuple, Compiled] = {}
+        self.lock = threading.Lock()
+        self._signature = inspect.signature(self.python_function)
+        functools.update_wrapper(self, self.python_function, updated=())
+
+    @property
+    def python_function(self):
+        fn = self.fn
+        while isinstance(fn, Transformed):
+            fn = fn.fn
+        return getattr(fn, "py_func", fn)
+
+    @property
+    def n_params(self) -> int:
+        return len(self._signature.parameters)
+
+    def __repr__(self) -> str:
+        return f"<adgen.{self.kind} of {self.__name__} argnums={self.argnums}>"
+
+    # arguments --------------------------------------------------------------------------
+    def bind(self, args, kwargs) -> list:
+        """Primal arguments with defaults filled in."""
+        bound = self._signature.bind(*args, **kwargs)
+        bound.apply_defaults()
+        return list(bound.args)
+
+    def arg_types(self, args) -> tuple:
+        names = list(self._signature.parameters)
+        for i in self.argnums:
+            if not 0 <= i < len(args):
+                raise AdgenTypeError(f"argnums {i} is out of range for {len(args)} arguments")
+        return tuple(argument_type(a, n) for a, n in zip(args, names))
+
+    # IR ----------------------------------------------------------------------------------
+    def base_ir(self, types) -> Function:
+        """The typed IR of the function being transformed."""
+        if isinstance(self.fn, Transformed):
+            return self.fn.transformed_ir(types)
+        return specialize(_untyped_ir(self.python_function), types)
+
+    def transformed_ir(self, types) -> Function:
+        """The typed IR of this transform, before simplification."""
+        base = dump("specialize", self.base_ir(types))
+        wrt = self.argnums
+        for i in wrt:
+            if self.kind != "call" and not is_float(base.params[i].type):
+                name = base.params[i].name
+                raise AdgenTypeError(f"cannot differentiate with respect to argument {name!r} "
+                                     f"of type {base.params[i].type}; pass a float", name)
+        if self.kind == "call":
+            return base
+        if self.kind in ("grad", "value_and_grad", "hessian"):
+            if len(base.returns) != 1 or not is_float(base.returns[0].type):
+                raise AdgenTypeError(f"{self.kind} needs a function returning one float; "
+                                     f"{base.name} returns {len(base.returns)} value(s)")
+        if self.kind == "jvp":
+            ir = differentiate_forward(base, wrt)
+            return dump("forward", ir)
+        if self.kind == "vjp":
+            return dump("reverse", differentiate_reverse(base, wrt, True, True))
+        keep = self.kind == "value_and_grad"
+        ir = dump("reverse", differentiate_reverse(base, wrt, False, keep))
+        if self.kind == "grad" and self.single:
+            ir = Function(ir.name, ir.body, ir.loc, False)
+        if self.kind == "hessian":
+            ir = dump("forward", differentiate_forward(ir, wrt))
+        return ir
+
+    def compile(self, types) -> Compiled:
+        with self.lock:
+            hit = self.cache.get(types)
+            if hit is not None:
+                return hit
+            ir = simplify(self.transformed_ir(types), check=verify_passes())
+            name = f"{self.python_function.__name__}_{self.kind}"
+            header = [f"Generated by adgen {VERSION}; edits are overwritten.",
+                      f"source: {self.python_function.__qualname__} "
+                      f"({inspect.getsourcefile(self.python_function)}:"
+                      f"{self.python_function.__code__.co_firstlineno})",
+                      f"transform: {self.description(ir)}",
+                      "signature: (" + ", ".join(str(t) for t in types) + ")",
+                      "passes: specialize, " + self.pass_names() + ", fold, cse, dce"]
+            source = module_source(ir, name, header)
+            func = load_function(source, name, name, self.backend)
+            compiled = Compiled(ir, source, func)
+            self.cache[types] = compiled
+            return compiled
+
+    def pass_names(self) -> str:
+        return {"call": "none", "grad": "reverse", "value_and_grad": "reverse",
+                "jvp": "forward", "vjp": "reverse", "hessian": "reverse, forward"}[self.kind]
+
+    def description(self, ir: Function) -> str:
+        names = [list(self._signature.parameters)[i] for i in self.argnums]
+        mode = {"call": "none", "grad": "gradient (reverse mode)",
+                "value_and_grad": "value and gradient (reverse mode)",
+                "jvp": "Jacobian-vector product (forward mode)",
+                "vjp": "vector-Jacobian product (reverse mode)",
+                "hessian": "Hessian (forward over reverse)"}[self.kind]
+        return f"{mode} w.r.t. {', '.join(names)}"
+
+    # calling ----------------------------------------------------------------------------
+    def __call__(self, *args, **kwargs):
+        extra = {"jvp": len(self.argnums), "vjp": 1}.get(self.kind, 0)
+        if extra:
+            if kwargs:
+                raise TypeError(f"{self.kind} takes positional arguments only")
+            primal, rest = list(args[:len(args) - extra]), list(args[len(args) - extra:])
+            if len(rest) != extra:
+                raise TypeError(f"{self.kind} needs {extra} extra argument(s) after the "
+                                "primal ones")
+        else:
+            primal, rest = list(args), []
+        primal = self.bind(primal, kwargs)
+        types = self.arg_types(primal)
+        compiled = self.compile(types)
+        return self.finish(compiled, primal, rest)
+
+    def finish(self, compiled: Compiled, primal, rest):
+        func, k = compiled.func, len(self.argnums)
+        pick = self._pick
+        if self.kind == "call":
+            return func(*primal)
+        if self.kind == "grad":
+            return func(*primal)
+        if self.kind == "value_and_grad":
+            out = func(*primal)
+            return out[0], pick(out[1:])
+        if self.kind == "jvp":
+            tangents = [float(t) for t in rest]
+            out = func(*primal, *tangents)
+            n = len(out) // 2
+            if compiled.ir.returns and self._base_tuple(compiled, n):
+                return tuple(out[:n]), tuple(out[n:])
+            return out[0], out[1]
+        if self.kind == "vjp":
+            (cotangent,) = rest
+            n_out = len(compiled.ir.returns) - k
+            cts = list(cotangent) if isinstance(cotangent, (tuple, list)) else [cotangent]
+            if len(cts) != n_out:
+                raise AdgenTypeError(f"vjp expects {n_out} cotangent(s), got {len(cts)}",
+                                     "cotangent")
+            out = func(*primal, *[float(c) for c in cts])
+            values = tuple(out[:n_out])
+            return (values if self._is_tuple_fn() else values[0]), pick(out[n_out:])
+        # hessian: one forward-over-reverse sweep per direction
+        rows = [[0.0] * k for _ in range(k)]
+        for j in range(k):
+            seeds = [1.0 if i == j else 0.0 for i in range(k)]
+            out = func(*primal, *seeds)
+            for i in range(k):
+                rows[i][j] = out[k + i]
+        if self.single:
+            return rows[0][0]
+        return tuple(tuple(row) for row in rows)
+
+    def _pick(self, grads):
+        grads = tuple(grads)
+        return grads[0] if self.single else grads
+
+    def _is_tuple_fn(self) -> bool:
+        return _untyped_ir(self.python_function).tuple_return if not isinstance(
+            self.fn, Transformed) else True
+
+    def _base_tuple(self, compiled, n) -> bool:
+        return self._is_tuple_fn()
+
+
+@functools.lru_cache(maxsize=None)
+def _untyped_ir_cached(fn, source_key):
+    return lower_function(fn)
+
+
+def _untyped_ir(fn) -> Function:
+    """The untyped IR of `fn`, re-lowered when its source file changes."""
+    code = fn.__code__
+    try:
+        import os
+
+        stamp = os.stat(code.co_filename).st_mtime_ns
+    except OSError:
+        stamp = 0
+    return _untyped_ir_cached(fn, (code.co_filename, stamp))
+
+
+def _transform(kind):
+    def make(fn=None, argnums=0, backend="numba"):
+        if fn is None:
+            return functools.partial(make, argnums=argnums, backend=backend)
+        return Transformed(fn, kind, argnums, backend)
+
+    make.__name__ = kind
+    return make
+
+
+grad = _transform("grad")
+grad.__doc__ = """Gradient of a scalar function, by reverse mode (as `jax.grad`).
+
+Example:
+    >>> import math
+    >>> def f(x1, x2):
+    ...     return math.log(x1) + x1 * x2 - math.sin(x2)
+    >>> grad(f, argnums=(0, 1))(2.0, 5.0)   # doctest: +SKIP
+    (5.5, 1.7163378145367738)
+"""
+value_and_grad = _transform("value_and_grad")
+value_and_grad.__doc__ = """Value and gradient of a scalar function: vg(*args) -> (value, grads).
+
+Example:
+    >>> # value_and_grad(f)(2.0, 5.0) -> (11.652071455223084, 5.5)
+"""
+jvp = _transform("jvp")
+jvp.__doc__ = """Forward mode: fj(*args, *tangents) -> (value, tangent), one tangent per argnum.
+
+Example:
+    >>> # jvp(f, argnums=(0, 1))(2.0, 5.0, 1.0, 0.0) -> (11.652..., 5.5)
+"""
+vjp = _transform("vjp")
+vjp.__doc__ = """Reverse mode with a cotangent: fv(*args, cotangent) -> (value, grads).
+
+Example:
+    >>> # vjp(f)(2.0, 5.0, 1.0) -> (11.652..., 5.5)
+"""
+hessian = _transform("hessian")
+hessian.__doc__ = """Hessian of a scalar function, forward over reverse (as `jax.hessian`).
+
+Example:
+    >>> # hessian(f, argnums=(0, 1))(2.0, 5.0) -> ((-0.25, 1.0), (1.0, 0.9589...))
+"""
+
+
+def source(transformed, *example_args, **kwargs) -> str:
+    """The generated Python source of `transformed` for these example arguments.
+
+    Example:
+        >>> # print(adgen.source(adgen.grad(f), 2.0, 5.0))
+    """
+    if not isinstance(transformed, Transformed):
+        transformed = Transformed(transformed, "call", (), "python")
+    args = transformed.bind(list(example_args)[:transformed.n_params], kwargs)
+    return transformed.compile(transformed.arg_types(args)).source
+
+
+def ir(f, *example_args, **kwargs) -> str:
+    """The IR text of `f` (or of a transform of it) specialized on the example arguments.
+
+    Example:
+        >>> # print(adgen.ir(f, 2.0, 5.0))
+    """
+    from adgen.ir.printer import print_function
+
+    transformed = f if isinstance(f, Transformed) else Transformed(f, "call", (), "python")
+    args = transformed.bind(list(example_args)[:transformed.n_params], kwargs)
+    fn = transformed.transformed_ir(transformed.arg_types(args))
+    if transformed.kind != "call":
+        fn = simplify(fn)
+    return print_function(fn)

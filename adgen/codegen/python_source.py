@@ -1,0 +1,194 @@
+"""IR -> readable Python source.
+
+Expressions are built as `ast` nodes by the primitives' emitters and printed
+with `ast.unparse`; statements, indentation and comments are laid out here.
+Names are the IR's (the user's own, `x_dot`, `x_bar`); single-use temporaries
+are inlined; loop-carried values and `if` results are plain variables
+reassigned in place, so loops print as the loops a person would write.
+"""
+
+from __future__ import annotations
+
+import ast
+
+from adgen.codegen.layout import Layout, plan_layout
+from adgen.ir.function import Function
+from adgen.ir.ops import Op, Region
+from adgen.primitives import registry
+from adgen.primitives.emit import literal
+
+INDENT = "    "
+
+
+class _Printer:
+    def __init__(self, fn: Function, layout: Layout, source_lines=None):
+        self.fn = fn
+        self.layout = layout
+        self.lines: list[str] = []
+        self.source_lines = source_lines or {}
+        self.last_line: dict[int, int] = {}
+
+    # expressions ----------------------------------------------------------------------
+    def expr(self, value) -> ast.expr:
+        name = value.name
+        if name in self.layout.literal:
+            op = self.layout.defining[name]
+            return literal(op.attr("value"))
+        if name in self.layout.inline:
+            return self.op_expr(self.layout.defining[name])
+        return ast.Name(id=self.layout.name(value), ctx=ast.Load())
+
+    def op_expr(self, op: Op) -> ast.expr:
+        prim = registry.get(op.opcode)
+        return prim.emit([self.expr(v) for v in op.operands], dict(op.attrs))
+
+    def text(self, value) -> str:
+        return ast.unparse(self.expr(value))
+
+    # statements -----------------------------------------------------------------------
+    def emit(self, depth: int, line: str) -> None:
+        self.lines.append(INDENT * depth + line)
+
+    def comment(self, op: Op, depth: int) -> None:
+        if op.loc is None:
+            return
+        if self.last_line.get(0) == (op.loc.file, op.loc.line):
+            return
+        self.last_line[0] = (op.loc.file, op.loc.line)
+        text = self.source_lines.get((op.loc.file, op.loc.line), "").strip()
+        where = f"line {op.loc.line}"
+        self.emit(depth, f"# {where}: {text}" if text else f"# {where}")
+
+    def copies(self, depth: int, targets, values) -> None:
+        pairs = [(self.layout.name(t), self.text(v)) for t, v in zip(targets, values)
+                 if not (v.name not in self.layout.inline and v.name not in self.layout.literal
+                         and self.layout.name(v) == self.layout.name(t))]
+        if not pairs:
+            return
+        if len(pairs) == 1:
+            self.emit(depth, f"{pairs[0][0]} = {pairs[0][1]}")
+        else:
+            self.emit(depth, ", ".join(p[0] for p in pairs) + " = "
+                      + ", ".join(p[1] for p in pairs))
+
+    def region(self, region: Region, depth: int, targets=()) -> int:
+        start = len(self.lines)
+        for op in region.ops:
+            self.op(op, depth)
+        if targets:
+            self.copies(depth, targets, region.yields)
+        return len(self.lines) - start
+
+    def op(self, op: Op, depth: int) -> None:
+        if op.opcode in ("const", "undef") or (op.results and op.results[0].name in
+                                                 self.layout.inline):
+            return
+        if op.opcode == "if":
+            return self.if_op(op, depth)
+        if op.opcode == "for":
+            return self.for_op(op, depth)
+        if op.opcode == "while":
+            return self.while_op(op, depth)
+        self.comment(op, depth)
+        prim = registry.get(op.opcode)
+        target = self.layout.name(op.result)
+        if prim.inplace_operand is not None:
+            return self.inplace(op, prim, target, depth)
+        self.emit(depth, f"{target} = {ast.unparse(self.op_expr(op))}")
+
+    def inplace(self, op: Op, prim, target: str, depth: int) -> None:
+        array = op.operands[prim.inplace_operand]
+        if self.layout.name(array) != target:
+            self.emit(depth, f"{target} = {self.text(array)}.copy()")
+        args = [ast.Name(id=target, ctx=ast.Load())] + [self.expr(v) for v in op.operands[1:]]
+        node = prim.emit(args, dict(op.attrs))
+        if isinstance(node, ast.Subscript):  # a store: target[index] = value
+            index = ast.unparse(node.slice)
+            self.emit(depth, f"{target}[{index}] = {self.text(op.operands[2])}")
+        else:
+            self.emit(depth, f"{target} = {ast.unparse(node)}")
+
+    def if_op(self, op: Op, depth: int) -> None:
+        self.comment(op, depth)
+        self.emit(depth, f"if {self.text(op.operands[0])}:")
+        if self.region(op.regions[0], depth + 1, op.results) == 0:
+            self.emit(depth + 1, "pass")
+        mark = len(self.lines)
+        self.emit(depth, "else:")
+        if self.region(op.regions[1], depth + 1, op.results) == 0:
+            del self.lines[mark:]
+
+    def for_op(self, op: Op, depth: int) -> None:
+        self.comment(op, depth)
+        body = op.regions[0]
+        self.copies(depth, op.results, op.operands[3:])
+        start, stop, step = op.operands[:3]
+        args = [self.text(start), self.text(stop), self.text(step)]
+        if args[2] == "1":
+            args = args[1:] if args[0] == "0" else args[:2]
+        var = self.layout.name(body.args[0])
+        self.emit(depth, f"for {var} in range({', '.join(args)}):")
+        if self.region(body, depth + 1, op.results) == 0:
+            self.emit(depth + 1, "pass")
+
+    def while_op(self, op: Op, depth: int) -> None:
+        self.comment(op, depth)
+        cond, body = op.regions
+        self.copies(depth, op.results, op.operands)
+        simple = all(o.opcode in ("const", "undef") or o.results[0].name in self.layout.inline
+                     for o in cond.ops)
+        if simple:
+            self.emit(depth, f"while {self.text(cond.yields[0])}:")
+        else:
+            self.emit(depth, "while True:")
+            self.region(cond, depth + 1)
+            self.emit(depth + 1, f"if not {self.text(cond.yields[0])}:")
+            self.emit(depth + 2, "break")
+        if self.region(body, depth + 1, op.results) == 0:
+            self.emit(depth + 1, "pass")
+
+    def function(self, name: str) -> None:
+        params = ", ".join(p.name for p in self.fn.params)
+        self.emit(0, f"def {name}({params}):")
+        self.region(self.fn.body, 1)
+        outs = [self.text(v) for v in self.fn.returns]
+        if self.fn.tuple_return or len(outs) != 1:
+            self.emit(1, "return " + (", ".join(outs) + ("," if len(outs) == 1 else "")))
+        else:
+            self.emit(1, f"return {outs[0]}")
+
+
+def _source_lines(fn: Function) -> dict:
+    """(file, line) -> text for every line the IR's locations point at."""
+    from adgen.ir.ops import walk_ops
+
+    files = {op.loc.file for op in walk_ops(fn.body) if op.loc}
+    table = {}
+    for file in files:
+        try:
+            with open(file, encoding="utf-8") as handle:
+                for number, text in enumerate(handle, start=1):
+                    table[(file, number)] = text.rstrip("\n")
+        except OSError:
+            continue
+    return table
+
+
+def function_source(fn: Function, name: str | None = None) -> str:
+    """The Python source of one function (no imports, no header).
+
+    Example:
+        >>> # print(function_source(simplify(differentiate_reverse(...))))
+    """
+    printer = _Printer(fn, plan_layout(fn), _source_lines(fn))
+    printer.function(name or fn.name)
+    return "\n".join(printer.lines) + "\n"
+
+
+IMPORTS = "import math\n\nimport numpy as np\n\nimport adgen.codegen.support as _adgen\n"
+
+
+def module_source(fn: Function, name: str, header: list[str]) -> str:
+    """A whole module: header comment, imports and the function."""
+    head = "".join(f"# {line}\n" for line in header)
+    return f"{head}\n{IMPORTS}\n\n{function_source(fn, name)}"

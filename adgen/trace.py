@@ -1,0 +1,5 @@
+"""Placeholder replaced below."""
+
+
+def trace(f, *args):
+    raise NotImplementedError

@@ -1,0 +1,80 @@
+"""Copying ops under a substitution of values, optionally with fresh names
+(for recomputation of primal code inside the reverse sweep)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from adgen.ir.builder import NameTable
+from adgen.ir.ops import Op, Region
+from adgen.ir.values import Value
+
+
+@dataclass
+class Scope:
+    """What the original values are called here (`subst`), and the tapes of the
+    loops taped here (keyed by the original loop op's id)."""
+
+    subst: dict[str, Value] = field(default_factory=dict)
+    tapes: dict[int, object] = field(default_factory=dict)
+
+    def child(self) -> "Scope":
+        return Scope(dict(self.subst), dict(self.tapes))
+
+    def map(self, value: Value) -> Value:
+        return self.subst.get(value.name, value)
+
+    def op(self, op: Op) -> Op:
+        """`op` with its operands and results as they are called in this scope."""
+        return Op(op.opcode, tuple(self.map(v) for v in op.operands),
+                  tuple(self.map(r) for r in op.results), op.attrs, op.regions, op.loc)
+
+
+def fresh_value(names: NameTable, value: Value) -> Value:
+    return Value(names.fresh(value.name), value.type)
+
+
+def clone_op(op: Op, scope: Scope, names: NameTable, fresh: bool) -> Op:
+    """A copy of `op` reading `scope`'s values; new names for what it defines if `fresh`."""
+    operands = tuple(scope.map(v) for v in op.operands)
+    regions = tuple(clone_region(r, scope, names, fresh) for r in op.regions)
+    results = []
+    for r in op.results:
+        new = fresh_value(names, r) if fresh else r
+        scope.subst[r.name] = new
+        results.append(new)
+    return Op(op.opcode, operands, tuple(results), op.attrs, regions, op.loc)
+
+
+def clone_region(region: Region, scope: Scope, names: NameTable, fresh: bool) -> Region:
+    inner = scope.child()
+    args = []
+    for a in region.args:
+        new = fresh_value(names, a) if fresh else a
+        inner.subst[a.name] = new
+        args.append(new)
+    ops = tuple(clone_op(op, inner, names, fresh) for op in region.ops)
+    return Region(tuple(args), ops, tuple(inner.map(v) for v in region.yields))
+
+
+def free_values(op: Op) -> list[Value]:
+    """Values used inside `op`'s regions but defined outside it, in order of first use."""
+    defined: set[str] = set()
+    found: dict[str, Value] = {}
+
+    def visit(region: Region) -> None:
+        defined.update(a.name for a in region.args)
+        for inner in region.ops:
+            for v in inner.operands:
+                if v.name not in defined:
+                    found.setdefault(v.name, v)
+            for sub in inner.regions:
+                visit(sub)
+            defined.update(r.name for r in inner.results)
+        for v in region.yields:
+            if v.name not in defined:
+                found.setdefault(v.name, v)
+
+    for region in op.regions:
+        visit(region)
+    return list(found.values())

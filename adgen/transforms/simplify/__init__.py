@@ -1,0 +1,1 @@
+"""Simplification passes, each `Function -> Function` in a file of its own."""
