@@ -125,7 +125,7 @@ class _Printer:
         start, stop, step = op.operands[:3]
         args = [self.text(start), self.text(stop), self.text(step)]
         if args[2] == "1":
-            args = args[1:] if args[0] == "0" else args[:2]
+            args = [args[1]] if args[0] == "0" else args[:2]
         var = self.layout.name(body.args[0])
         self.emit(depth, f"for {var} in range({', '.join(args)}):")
         if self.region(body, depth + 1, op.results) == 0:

@@ -273,15 +273,15 @@ class _Reverse:
         next_free = [materialize(b, body_adj.get(v.name), v) for v in free]
         region = b.close_block([k] + slot_args + free_args, next_slots + next_free)
 
-        slot_results = [b.value(inits[j].name + "_bar", carried[j].type) for j in slots]
+        slot_results = [b.value(carried[j].name + "_bar", carried[j].type) for j in slots]
         free_results = [b.value(v.name + "_bar", v.type) for v in free]
         b.loc = op.loc
         b.append(Op("for", (last, stop, step, *init_bars, *free_bars),
                     tuple(slot_results + free_results), (), (region,), op.loc))
-        for j, r in zip(slots, slot_results):
-            self.add_adjoint(adj, inits[j], r)
         for v, r in zip(free, free_results):
             adj[v.name] = r
+        for j, r in zip(slots, slot_results):
+            self.add_adjoint(adj, inits[j], r)
 
 
 def _body_only(op: Op) -> Op:
