@@ -193,6 +193,12 @@ class _Builder:
                 prim = registry.get(op.opcode)
                 if prim.inplace_operand is not None:
                     self.merge(op.result.name, op.operands[prim.inplace_operand].name)
+                else:  # `s_1 = s + x` prints as `s = s + x` when s is dead afterwards
+                    base = _base(op.result.name)
+                    for v in op.operands:
+                        if _base(v.name) == base and v.type == op.result.type:
+                            self.merge(op.result.name, v.name)
+                            break
             for sub in op.regions:
                 self.share(sub)
 
@@ -223,6 +229,14 @@ class _Builder:
                 self.if_ops.add(id(op))
             for sub in op.regions:
                 self._collect_ifs(sub)
+
+
+_VERSION = re.compile(r"(_\d+)+$")
+
+
+def _base(name: str) -> str:
+    """The user's variable behind an SSA name: `x_bar_2` -> `x_bar`."""
+    return _VERSION.sub("", name)
 
 
 def _shortest(name: str):

@@ -18,6 +18,7 @@ from adgen.primitives import registry
 from adgen.primitives.emit import literal
 
 INDENT = "    "
+_AUG = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/"}
 
 
 class _Printer:
@@ -94,7 +95,13 @@ class _Printer:
         target = self.layout.name(op.result)
         if prim.inplace_operand is not None:
             return self.inplace(op, prim, target, depth)
-        self.emit(depth, f"{target} = {ast.unparse(self.op_expr(op))}")
+        node = self.op_expr(op)
+        if (isinstance(node, ast.BinOp) and isinstance(node.left, ast.Name)
+                and node.left.id == target and not hasattr(op.result.type, "ndim")
+                and isinstance(node.op, (ast.Add, ast.Sub, ast.Mult, ast.Div))):
+            self.emit(depth, f"{target} {_AUG[type(node.op)]}= {ast.unparse(node.right)}")
+            return
+        self.emit(depth, f"{target} = {ast.unparse(node)}")
 
     def inplace(self, op: Op, prim, target: str, depth: int) -> None:
         array = op.operands[prim.inplace_operand]
