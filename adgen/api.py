@@ -49,10 +49,11 @@ def argument_type(value, name: str) -> Type:
 class Compiled:
     """One specialization: its IR, its Python source and the compiled callable."""
 
-    def __init__(self, ir: Function, source: str, func):
+    def __init__(self, ir: Function, source: str, func, base_tuple: bool):
         self.ir = ir
         self.source = source
         self.func = func
+        self.base_tuple = base_tuple  # whether the transformed function returns a tuple
 
 
 class Transformed:
@@ -122,6 +123,7 @@ class Transformed:
     def transformed_ir(self, types) -> Function:
         """The typed IR of this transform, before simplification."""
         base = dump("specialize", self.base_ir(types))
+        self._base_tuple = base.tuple_return
         wrt = self.argnums
         for i in wrt:
             if self.kind != "call" and not is_float(base.params[i].type):
@@ -163,7 +165,7 @@ class Transformed:
                       "passes: specialize, " + self.pass_names() + ", fold, cse, dce"]
             source = module_source(ir, name, header)
             func = load_function(source, name, name, self.backend)
-            compiled = Compiled(ir, source, func)
+            compiled = Compiled(ir, source, func, self._base_tuple)
             self.cache[types] = compiled
             return compiled
 
@@ -211,7 +213,7 @@ class Transformed:
             tangents = [float(t) for t in rest]
             out = func(*primal, *tangents)
             n = len(out) // 2
-            if compiled.ir.returns and self._base_tuple(compiled, n):
+            if compiled.base_tuple:
                 return tuple(out[:n]), tuple(out[n:])
             return out[0], out[1]
         if self.kind == "vjp":
@@ -223,7 +225,7 @@ class Transformed:
                                      "cotangent")
             out = func(*primal, *[float(c) for c in cts])
             values = tuple(out[:n_out])
-            return (values if self._is_tuple_fn() else values[0]), pick(out[n_out:])
+            return (values if compiled.base_tuple else values[0]), pick(out[n_out:])
         # hessian: one forward-over-reverse sweep per direction
         rows = [[0.0] * k for _ in range(k)]
         for j in range(k):
@@ -239,12 +241,6 @@ class Transformed:
         grads = tuple(grads)
         return grads[0] if self.single else grads
 
-    def _is_tuple_fn(self) -> bool:
-        return _untyped_ir(self.python_function).tuple_return if not isinstance(
-            self.fn, Transformed) else True
-
-    def _base_tuple(self, compiled, n) -> bool:
-        return self._is_tuple_fn()
 
 
 @functools.lru_cache(maxsize=None)

@@ -3,6 +3,8 @@ code against, and the engine of `adgen.trace` (through `on_op`)."""
 
 from __future__ import annotations
 
+import numpy as np
+
 from adgen.ir.function import Function
 from adgen.ir.ops import Op, Region
 
@@ -53,7 +55,8 @@ def _run_op(op: Op, env: dict, on_op) -> None:
         flow(cond.args, op.results)
     else:
         prim = registry.get(op.opcode)
-        value = prim.impl(*operands, **dict(op.attrs))
+        with np.errstate(all="ignore"):  # IEEE semantics, as generated code
+            value = prim.impl(*operands, **dict(op.attrs))
         outs = list(value) if prim.nresults > 1 else [value]
         for r, v in zip(op.results, outs):
             env[r.name] = v
