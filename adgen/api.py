@@ -19,7 +19,7 @@ from adgen.config import verify_passes
 from adgen.errors import AdgenTypeError
 from adgen.frontend.lower import lower_function
 from adgen.ir.function import Function
-from adgen.ir.types import BOOL, F32, F64, I64, Type, is_float
+from adgen.ir.types import BOOL, F32, F64, I64, ArrayType, Type, is_float
 from adgen.transforms.forward import differentiate_forward
 from adgen.transforms.pipeline import dump, simplify
 from adgen.transforms.reverse import differentiate_reverse
@@ -40,8 +40,19 @@ def argument_type(value, name: str) -> Type:
     if isinstance(value, (float, np.float64)):
         return F64
     if isinstance(value, np.ndarray):
-        raise AdgenTypeError(f"argument {name!r}: NumPy arrays are not supported yet "
-                             "(scalar float, int and bool arguments are)", name)
+        dtypes = {np.dtype(np.float64): F64, np.dtype(np.float32): F32,
+                  np.dtype(np.int64): I64, np.dtype(np.bool_): BOOL}
+        if value.dtype not in dtypes:
+            raise AdgenTypeError(f"argument {name!r} is an array of {value.dtype}; adgen takes "
+                                 "float64, float32, int64 or bool arrays (convert with "
+                                 ".astype)", name)
+        if value.ndim == 0:
+            raise AdgenTypeError(f"argument {name!r} is a 0-d array; pass a float "
+                                 "(float(x)) or a 1-d array", name)
+        return ArrayType(dtypes[value.dtype], value.ndim)
+    if isinstance(value, (list, tuple)):
+        raise AdgenTypeError(f"argument {name!r} is a {type(value).__name__}; pass a NumPy "
+                             "array (np.asarray(...))", name)
     raise AdgenTypeError(f"argument {name!r} has type {type(value).__name__}; expected a "
                          "float, int or bool", name)
 
@@ -197,6 +208,11 @@ class Transformed:
         primal = self.bind(primal, kwargs)
         types = self.arg_types(primal)
         compiled = self.compile(types)
+        if self.backend == "python":
+            # IEEE semantics as under Numba (error_model="numpy"): 1/0 is inf, not an error.
+            primal = [np.float64(a) if type(a) is float else a for a in primal]
+            with np.errstate(all="ignore"):
+                return self.finish(compiled, primal, rest)
         return self.finish(compiled, primal, rest)
 
     def finish(self, compiled: Compiled, primal, rest):
@@ -210,7 +226,7 @@ class Transformed:
             out = func(*primal)
             return out[0], pick(out[1:])
         if self.kind == "jvp":
-            tangents = [float(t) for t in rest]
+            tangents = [_like(t, primal[i], "tangent") for t, i in zip(rest, self.argnums)]
             out = func(*primal, *tangents)
             n = len(out) // 2
             if compiled.base_tuple:
@@ -223,7 +239,8 @@ class Transformed:
             if len(cts) != n_out:
                 raise AdgenTypeError(f"vjp expects {n_out} cotangent(s), got {len(cts)}",
                                      "cotangent")
-            out = func(*primal, *[float(c) for c in cts])
+            outs = compiled.ir.returns[:n_out]
+            out = func(*primal, *[_like_type(c, v.type, "cotangent") for c, v in zip(cts, outs)])
             values = tuple(out[:n_out])
             return (values if compiled.base_tuple else values[0]), pick(out[n_out:])
         # hessian: one forward-over-reverse sweep per direction
@@ -241,6 +258,28 @@ class Transformed:
         grads = tuple(grads)
         return grads[0] if self.single else grads
 
+
+
+def _like(value, primal, what):
+    """`value` converted to match the primal argument it is a tangent of."""
+    if isinstance(primal, np.ndarray):
+        out = np.asarray(value, dtype=primal.dtype)
+        if out.shape != primal.shape:
+            raise AdgenTypeError(f"{what} has shape {out.shape}, expected {primal.shape}", what)
+        return out
+    return np.float64(value)
+
+
+def _like_type(value, t, what):
+    """`value` converted to the IR type `t` (a cotangent of an output)."""
+    if isinstance(t, ArrayType):
+        from adgen.ir.types import NUMPY_DTYPES
+
+        out = np.asarray(value, dtype=NUMPY_DTYPES[t.dtype.name])
+        if out.ndim != t.ndim:
+            raise AdgenTypeError(f"{what} has rank {out.ndim}, expected {t.ndim}", what)
+        return out
+    return np.float64(value)
 
 
 @functools.lru_cache(maxsize=None)

@@ -21,6 +21,12 @@ INDENT = "    "
 _AUG = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/"}
 
 
+def _emit_attrs(op: Op) -> dict:
+    """The op's attributes, plus its operand types under `_types` for emitters that
+    print scalars and arrays differently."""
+    return {**dict(op.attrs), "_types": tuple(v.type for v in op.operands)}
+
+
 class _Printer:
     def __init__(self, fn: Function, layout: Layout, source_lines=None):
         self.fn = fn
@@ -41,7 +47,7 @@ class _Printer:
 
     def op_expr(self, op: Op) -> ast.expr:
         prim = registry.get(op.opcode)
-        return prim.emit([self.expr(v) for v in op.operands], dict(op.attrs))
+        return prim.emit([self.expr(v) for v in op.operands], _emit_attrs(op))
 
     def text(self, value) -> str:
         return ast.unparse(self.expr(value))
@@ -108,10 +114,9 @@ class _Printer:
         if self.layout.name(array) != target:
             self.emit(depth, f"{target} = {self.text(array)}.copy()")
         args = [ast.Name(id=target, ctx=ast.Load())] + [self.expr(v) for v in op.operands[1:]]
-        node = prim.emit(args, dict(op.attrs))
-        if isinstance(node, ast.Subscript):  # a store: target[index] = value
-            index = ast.unparse(node.slice)
-            self.emit(depth, f"{target}[{index}] = {self.text(op.operands[2])}")
+        node = prim.emit(args, _emit_attrs(op))
+        if isinstance(node, ast.stmt):  # a store: target[index] = value, or +=
+            self.emit(depth, ast.unparse(node))
         else:
             self.emit(depth, f"{target} = {ast.unparse(node)}")
 

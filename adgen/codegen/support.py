@@ -29,3 +29,238 @@ def trip_count(start, stop, step):
     else:
         n = (start - stop - step - 1) // (-step)
     return max(n, 0)
+
+
+# ---------------------------------------------------------------------------------------
+# Array helpers. Each is a NumPy function (what the python backend runs) with a Numba
+# `overload` where Numba lacks the NumPy form; the overloads cover 1-D and 2-D arrays.
+# ---------------------------------------------------------------------------------------
+from numba import types as _types  # noqa: E402
+from numba.extending import overload  # noqa: E402
+
+_REDUCERS = {"sum": np.sum, "max": np.max, "min": np.min, "mean": np.mean, "prod": np.prod}
+
+
+def reduce_axis(x, axis, how):
+    """np.<how>(x, axis=axis) for how in sum, max, min, mean, prod."""
+    return _REDUCERS[how](x, axis=axis)
+
+
+def _literal(value):
+    return getattr(value, "literal_value", None)
+
+
+@overload(reduce_axis, prefer_literal=True)
+def _reduce_axis(x, axis, how):
+    kind, ax = _literal(how), _literal(axis)
+    if not isinstance(x, _types.Array) or kind is None or ax is None:
+        return None
+    if x.ndim == 1:
+        return _make_1d(kind)
+    if x.ndim == 2:
+        return _make_2d(kind, ax)
+    return None
+
+
+def _make_1d(kind):
+    if kind == "sum":
+        def impl(x, axis, how):
+            return np.sum(x)
+    elif kind == "max":
+        def impl(x, axis, how):
+            return np.max(x)
+    elif kind == "min":
+        def impl(x, axis, how):
+            return np.min(x)
+    elif kind == "mean":
+        def impl(x, axis, how):
+            return np.mean(x)
+    else:
+        def impl(x, axis, how):
+            return np.prod(x)
+    return impl
+
+
+def _make_2d(kind, ax):
+    if kind == "max":
+        def combine(a, b):
+            return a if a >= b else b
+    elif kind == "min":
+        def combine(a, b):
+            return a if a <= b else b
+    elif kind == "prod":
+        def combine(a, b):
+            return a * b
+    else:
+        def combine(a, b):
+            return a + b
+    combine = register_jitable(combine)
+    mean = kind == "mean"
+
+    def impl(x, axis, how):
+        rows, cols = x.shape
+        if ax == 0:
+            out = np.empty(cols, dtype=x.dtype)
+            for j in range(cols):
+                acc = x[0, j]
+                for i in range(1, rows):
+                    acc = combine(acc, x[i, j])
+                out[j] = acc / rows if mean else acc
+        else:
+            out = np.empty(rows, dtype=x.dtype)
+            for i in range(rows):
+                acc = x[i, 0]
+                for j in range(1, cols):
+                    acc = combine(acc, x[i, j])
+                out[i] = acc / cols if mean else acc
+        return out
+
+    return impl
+
+
+def keep_axis(r, x, axis):
+    """The reduction `r` of `x` along `axis` with that axis kept (size 1)."""
+    return np.expand_dims(r, axis)
+
+
+@overload(keep_axis, prefer_literal=True)
+def _keep_axis(r, x, axis):
+    ax = _literal(axis)
+    if ax is None:
+        return None
+    if not isinstance(r, _types.Array):
+        def keep_scalar(r, x, axis):
+            return np.full((1,), r)
+        return keep_scalar
+    if r.ndim == 1 and ax == 0:
+        def keep_row(r, x, axis):
+            return np.ascontiguousarray(r).reshape((1, r.shape[0]))
+        return keep_row
+    if r.ndim == 1 and ax == 1:
+        def keep_col(r, x, axis):
+            return np.ascontiguousarray(r).reshape((r.shape[0], 1))
+        return keep_col
+    return None
+
+
+def spread_axis(g, x, axis):
+    """The cotangent `g` of a reduction of `x` along `axis` (None: all axes), repeated
+    over that axis: an array of x's shape (g has the reduced shape, keepdims or not)."""
+    if axis is None:
+        return np.zeros_like(x) + g
+    if np.ndim(g) < np.ndim(x):
+        g = np.expand_dims(g, axis)
+    return np.zeros_like(x) + g
+
+
+@overload(spread_axis, prefer_literal=True)
+def _spread_axis(g, x, axis):
+    if isinstance(axis, (_types.NoneType, _types.Omitted)) or _literal(axis) is None:
+        def spread_all(g, x, axis):
+            return np.zeros_like(x) + g
+        return spread_all
+    ax = _literal(axis)
+    if x.ndim == 1:
+        def spread_1d(g, x, axis):
+            return np.zeros_like(x) + np.sum(np.asarray(g))
+        return spread_1d
+    if x.ndim == 2 and ax == 0:
+        def spread_rows(g, x, axis):
+            out = np.empty_like(x)
+            flat = np.ascontiguousarray(g).ravel()
+            for i in range(x.shape[0]):
+                out[i, :] = flat
+            return out
+        return spread_rows
+    if x.ndim == 2 and ax == 1:
+        def spread_cols(g, x, axis):
+            out = np.empty_like(x)
+            flat = np.ascontiguousarray(g).ravel()
+            for j in range(x.shape[1]):
+                out[:, j] = flat
+            return out
+        return spread_cols
+    return None
+
+
+def sum_like(g, like):
+    """Sum `g` down to the shape of `like` (NumPy broadcasting, reversed)."""
+    g = np.asarray(g)
+    shape = np.shape(like)
+    while g.ndim > len(shape):
+        g = g.sum(axis=0)
+    for axis, size in enumerate(shape):
+        if size == 1 and g.shape[axis] != 1:
+            g = g.sum(axis=axis, keepdims=True)
+    return g
+
+
+@overload(sum_like)
+def _sum_like(g, like):
+    if not isinstance(g, _types.Array):
+        return None
+    if not isinstance(like, _types.Array):
+        def to_scalar(g, like):
+            return np.sum(g)
+        return to_scalar
+    if g.ndim == like.ndim == 1:
+        def same_1d(g, like):
+            if like.shape[0] == 1 and g.shape[0] != 1:
+                return np.full((1,), np.sum(g))
+            return g
+        return same_1d
+    if g.ndim == 2 and like.ndim == 1:
+        def rows_to_1d(g, like):
+            out = np.zeros(g.shape[1], dtype=g.dtype)
+            for i in range(g.shape[0]):
+                out += g[i]
+            if like.shape[0] == 1 and out.shape[0] != 1:
+                return np.full((1,), np.sum(out))
+            return out
+        return rows_to_1d
+    if g.ndim == like.ndim == 2:
+        def same_2d(g, like):
+            out = g
+            if like.shape[0] == 1 and g.shape[0] != 1:
+                acc = np.zeros((1, g.shape[1]), dtype=g.dtype)
+                for i in range(g.shape[0]):
+                    acc[0] += g[i]
+                out = acc
+            if like.shape[1] == 1 and out.shape[1] != 1:
+                acc2 = np.zeros((out.shape[0], 1), dtype=g.dtype)
+                for j in range(out.shape[1]):
+                    acc2[:, 0] += out[:, j]
+                return acc2
+            return out
+        return same_2d
+    return None
+
+
+@register_jitable
+def broadcast_like(v, like):
+    """`v` broadcast to the shape of `like` (a fresh array)."""
+    return np.zeros_like(like) + v
+
+
+def reshape_like(g, like):
+    """`g` reshaped to the shape of `like`."""
+    return np.reshape(g, np.shape(like))
+
+
+@overload(reshape_like)
+def _reshape_like(g, like):
+    def impl(g, like):
+        return np.ascontiguousarray(g).reshape(like.shape)
+    return impl
+
+
+def reshape(x, shape):
+    """np.reshape that also accepts non-contiguous arrays under Numba."""
+    return np.reshape(x, shape)
+
+
+@overload(reshape)
+def _reshape(x, shape):
+    def impl(x, shape):
+        return np.ascontiguousarray(x).reshape(shape)
+    return impl

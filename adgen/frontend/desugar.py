@@ -36,6 +36,11 @@ def _not_any(flags, where) -> ast.expr:
     return _located(ast.UnaryOp(op=ast.Not(), operand=test), where)
 
 
+def _is_range(node) -> bool:
+    return (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+            and node.func.id == "range")
+
+
 def _contains(nodes, kinds) -> bool:
     """Whether any of `kinds` occurs in `nodes` at this loop level (not inside nested loops
     for break/continue; returns count at any depth)."""
@@ -55,6 +60,7 @@ class _Desugarer:
     def __init__(self):
         self.counters: dict[str, int] = {}
         self.uses_return_flag = False
+        self.pending: list = []  # statements to put before the current loop
 
     def fresh(self, base: str) -> str:
         n = self.counters[base] = self.counters.get(base, 0) + 1
@@ -93,7 +99,9 @@ class _Desugarer:
             return [_located(ast.If(test=stmt.test, body=body or [ast.Pass()],
                                     orelse=orelse), stmt)], exits
         if isinstance(stmt, (ast.For, ast.While)):
-            return self.loop(stmt)
+            new, exits = self.loop(stmt)
+            before, self.pending = self.pending, []
+            return before + new, exits
         return [stmt], set()
 
     def exits(self, stmts, loop):
@@ -108,6 +116,8 @@ class _Desugarer:
 
     # loops ----------------------------------------------------------------
     def loop(self, stmt):
+        if isinstance(stmt, ast.For) and not _is_range(stmt.iter):
+            stmt = self.over_elements(stmt)
         breaks = _contains(stmt.body, (ast.Break,))
         continues = _contains(stmt.body, (ast.Continue,))
         returns = _contains(stmt.body, (ast.Return,))
@@ -129,6 +139,24 @@ class _Desugarer:
             test = ast.BoolOp(op=ast.And(), values=[_not_any(stops, stmt), stmt.test])
             return before + [_located(ast.While(test=test, body=body, orelse=[]), stmt)], exits
         return before + self.for_as_while(stmt, body, stops), exits
+
+    def over_elements(self, stmt):
+        """`for x in a:` as `for _k in range(len(a)): x = a[_k]`."""
+        seq = stmt.iter
+        before = []
+        if not isinstance(seq, ast.Name):
+            name = self.fresh("_seq")
+            self.pending.append(_assign(name, seq, stmt))
+            seq = _name(name)
+        k = self.fresh("_k")
+        length = ast.Call(func=_name("len"), args=[seq], keywords=[])
+        head = ast.Assign(targets=[stmt.target], value=ast.Subscript(
+            value=_name(seq.id), slice=_name(k), ctx=ast.Load()))
+        loop = ast.For(target=_name(k, ast.Store()),
+                       iter=ast.Call(func=_name("range"), args=[length], keywords=[]),
+                       body=[_located(head, stmt)] + list(stmt.body), orelse=[])
+        del before
+        return _located(loop, stmt)
 
     def for_as_while(self, stmt, body, stops):
         """`for i in range(a, b, s)` that may stop early, as a while loop."""

@@ -17,6 +17,7 @@ import types
 import numpy as np
 
 from adgen.errors import AdgenSyntaxError
+from adgen.frontend import arrays
 from adgen.frontend.check import check_function
 from adgen.frontend.desugar import desugar
 from adgen.frontend.resolve import (Unresolved, is_number, lookup, primitive_for,
@@ -28,7 +29,7 @@ from adgen.ir.types import BOOL, F64, I64
 from adgen.ir.values import Loc, Value
 
 BINOPS = {ast.Add: "add", ast.Sub: "sub", ast.Mult: "mul", ast.Div: "div",
-          ast.FloorDiv: "floordiv", ast.Mod: "mod", ast.Pow: "pow"}
+          ast.FloorDiv: "floordiv", ast.Mod: "mod", ast.Pow: "pow", ast.MatMult: "dot"}
 CMPOPS = {ast.Lt: "lt", ast.LtE: "le", ast.Gt: "gt", ast.GtE: "ge", ast.Eq: "eq",
           ast.NotEq: "ne"}
 UNSAFE_BINOPS = (ast.Div, ast.FloorDiv, ast.Mod, ast.Pow)
@@ -112,6 +113,18 @@ def _is_safe(node) -> bool:
     return True
 
 
+def _arity(name: str) -> int:
+    """How many operands the primitive takes (from its implementation's signature)."""
+    from adgen.primitives import registry
+
+    impl = registry.get(name).impl
+    nin = getattr(impl, "nin", None)
+    if nin is not None:
+        return nin
+    params = inspect.signature(impl).parameters.values()
+    return sum(1 for p in params if p.kind == p.POSITIONAL_OR_KEYWORD and p.default is p.empty)
+
+
 class _Callee:
     """A non-value object reached by a name: a module, function or constant holder."""
 
@@ -180,10 +193,15 @@ class Lowerer:
                 self.bind(target, value)
         elif isinstance(node, ast.AnnAssign):
             self.bind(node.target, self.expr(node.value, node.target.id))
+        elif isinstance(node, ast.AugAssign) and isinstance(node.target, ast.Subscript):
+            value = self.scalar(node.value, self.expr(node.value))
+            if isinstance(node.op, ast.Add):
+                arrays.store(self, node.target, value, node, add=True)
+            else:
+                current = arrays.subscript(self, node.target, None)
+                new = self.binop(node, node.op, current, value)
+                arrays.store(self, node.target, new, node)
         elif isinstance(node, ast.AugAssign):
-            if not isinstance(node.target, ast.Name):
-                raise self.error(node, "subscripted assignment needs arrays",
-                                 "arrays are not supported yet; use scalar variables")
             current = self.name(node.target)
             value = self.binop(node, node.op, current, self.expr(node.value), node.target.id)
             self.bind(node.target, value)
@@ -205,6 +223,9 @@ class Lowerer:
         if isinstance(target, ast.Name):
             self.env[target.id] = value
         elif isinstance(target, (ast.Tuple, ast.List)):
+            if isinstance(value, arrays.Shape):
+                value = tuple(self.emit(target, "dim", value.array, attrs={"axis": k})
+                              for k in range(len(target.elts)))
             if not isinstance(value, tuple) or len(value) != len(target.elts):
                 count = len(value) if isinstance(value, tuple) else 1
                 raise self.error(target, f"cannot unpack {count} value(s) into "
@@ -212,9 +233,11 @@ class Lowerer:
                                  "the right-hand side must be a tuple of the same length")
             for sub, part in zip(target.elts, value):
                 self.bind(sub, part)
+        elif isinstance(target, ast.Subscript):
+            arrays.store(self, target, self.scalar(target, value), target)
         else:
-            raise self.error(target, "only names and tuples of names can be assigned",
-                             "arrays are not supported yet; use scalar variables")
+            raise self.error(target, "only names, tuples of names and subscripts can be "
+                             "assigned", "assign to a variable or an array element")
 
     # control flow -------------------------------------------------------------------------
     def lower_if(self, node) -> None:
@@ -357,6 +380,9 @@ class Lowerer:
         if isinstance(value, _Callee):
             raise self.error(node, f"{value.description} is used as a value",
                              "call it, or use a number")
+        if isinstance(value, arrays.Shape):
+            raise self.error(node, "a shape is used where a number is expected",
+                             "index it (`a.shape[0]`) or unpack it (`n, m = a.shape`)")
         return value
 
     def expr(self, node, hint=None):
@@ -386,6 +412,8 @@ class Lowerer:
             return self.call(node, hint)
         if isinstance(node, ast.Attribute):
             return self.value_of(node, self.attribute(node))
+        if isinstance(node, ast.Subscript):
+            return arrays.subscript(self, node, hint)
         raise self.error(node, f"unsupported expression {type(node).__name__}",
                          "see the supported subset in README.md")
 
@@ -422,6 +450,8 @@ class Lowerer:
         base = node.value
         if isinstance(base, (ast.Name, ast.Attribute)):
             owner = self.name(base) if isinstance(base, ast.Name) else self.attribute(base)
+            if isinstance(owner, Value):
+                return arrays.value_attribute(self, node, owner)
             if isinstance(owner, _Callee):
                 try:
                     obj = getattr(owner.obj, node.attr)
@@ -524,6 +554,15 @@ class Lowerer:
         return target
 
     def call(self, node, hint):
+        func = node.func
+        if isinstance(func, ast.Attribute) and isinstance(func.value, (ast.Name, ast.Attribute,
+                                                                        ast.Subscript)):
+            owner = self.expr(func.value) if not isinstance(func.value, ast.Name) or \
+                func.value.id in self.env else None
+            if isinstance(owner, Value):
+                args = [self.expr(a) for a in node.args]
+                kwargs = {k.arg: self.expr(k.value) for k in node.keywords}
+                return arrays.method_call(self, node, owner, func.attr, args, kwargs, hint)
         target = self.callee(node)
         obj = target.obj
         args = [self.expr(a) for a in node.args]
@@ -531,13 +570,16 @@ class Lowerer:
         special = self.special_call(node, obj, args, kwargs, hint)
         if special is not None:
             return special
+        numpy_result = arrays.numpy_call(self, node, obj, args, kwargs, hint)
+        if numpy_result is not None:
+            return numpy_result
         prim = primitive_for(obj)
         if prim is not None:
             if kwargs:
                 raise self.error(node, f"{target.description}() takes no keyword arguments "
                                  "in adgen", "pass the arguments by position")
             args = [self.scalar(a_node, a) for a_node, a in zip(node.args, args)]
-            arity = 2 if prim in ("maximum", "minimum", "pow", "arctan2", "hypot", "mod") else 1
+            arity = _arity(prim)
             if prim in ("maximum", "minimum") and len(args) > 2:
                 result = args[0]
                 for arg in args[1:]:

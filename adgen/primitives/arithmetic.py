@@ -51,8 +51,11 @@ def pow_partials(b, args, out, active):
     if active[0]:
         ym1 = b.emit("sub", y, fconst(b, 1.0, out))
         dx = b.emit("mul", y, b.emit("pow", x, ym1))
-    if active[1]:
-        dy = b.emit("mul", out, b.emit("log", x))
+    if active[1]:  # d/dy x**y = x**y log x, and 0 at x == 0 (its limit; log 0 = -inf)
+        from adgen.primitives.nondiff import choose
+
+        at_zero = b.emit("eq", x, fconst(b, 0.0, out))
+        dy = choose(b, at_zero, fconst(b, 0.0, out), b.emit("mul", out, b.emit("log", x)))
     return (dx, dy)
 
 

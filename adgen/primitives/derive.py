@@ -41,7 +41,7 @@ def jvp_from_partials(prim):
         for tangent, part, on in zip(tangents, parts, active):
             if on:
                 out = accumulate(b, out, scale(b, part, tangent))
-        return [out]
+        return [broadcast_to(b, out, op.result)]
 
     derived_jvp.__name__ = f"{prim.name}_jvp"
     return derived_jvp
@@ -55,8 +55,30 @@ def vjp_from_partials(prim):
         if isinstance(ct, Zero) or not any(active):
             return [Zero(v.type) for v in op.operands]
         parts = prim.partials(b, op.operands, op.result, active)
-        return [scale(b, part, ct) if on else Zero(v.type)
+        return [unbroadcast(b, scale(b, part, ct), v) if on else Zero(v.type)
                 for v, part, on in zip(op.operands, parts, active)]
 
     derived_vjp.__name__ = f"{prim.name}_vjp"
     return derived_vjp
+
+
+def ndim_of(t) -> int:
+    from adgen.ir.types import ArrayType
+
+    return t.ndim if isinstance(t, ArrayType) else 0
+
+
+def unbroadcast(b, g, like):
+    """Sum the cotangent `g` down to the shape of `like` (reversed broadcasting)."""
+    if ndim_of(g.type) == 0:
+        return g
+    if ndim_of(like.type) == 0:
+        return b.emit("reduce", g, attrs={"how": "sum", "axis": None, "keepdims": False})
+    return b.emit("sum_like", g, like)
+
+
+def broadcast_to(b, t, out):
+    """The tangent `t` spread to the shape of `out` when broadcasting made `out` larger."""
+    if ndim_of(t.type) < ndim_of(out.type):
+        return b.emit("broadcast_like", t, out)
+    return t

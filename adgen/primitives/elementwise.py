@@ -122,9 +122,11 @@ def abs_partials(b, args, out, active):
 def _tie_split(b, first, second, out, strict):
     """1 where `first` wins strictly, 1/2 at a tie, 0 where it loses."""
     one, half, zero = fconst(b, 1.0, out), fconst(b, 0.5, out), fconst(b, 0.0, out)
+    from adgen.primitives.nondiff import choose
+
     wins = b.emit(strict, first, second)
     tie = b.emit("eq", first, second)
-    return b.emit("select", wins, one, b.emit("select", tie, half, zero))
+    return choose(b, wins, one, choose(b, tie, half, zero))
 
 
 def maximum_partials(b, args, out, active):
@@ -190,3 +192,32 @@ def _erfc(x):
 
 unary("erf", _erf, erf_partials, "erf {0}", _names("math.erf"), emit_path="math.erf")
 unary("erfc", _erfc, erfc_partials, "erfc {0}", _names("math.erfc"), emit_path="math.erfc")
+
+
+def clip_partials(b, args, out, active):
+    from adgen.primitives.nondiff import choose
+
+    x, lo, hi = args
+    one, zero = fconst(b, 1.0, out), fconst(b, 0.0, out)
+    below, above = b.emit("lt", x, lo), b.emit("gt", x, hi)
+    inside = b.emit("not", b.emit("or", below, above))
+    return (choose(b, inside, one, zero) if active[0] else None,
+            choose(b, below, one, zero) if active[1] else None,
+            choose(b, above, one, zero) if active[2] else None)
+
+
+def _clip(x, lo, hi):
+    return np.clip(x, lo, hi)
+
+
+def emit_clip(args, attrs):
+    from adgen.ir.types import ArrayType
+    from adgen.primitives.emit import call
+
+    if any(isinstance(t, ArrayType) for t in attrs.get("_types", ())):
+        return call("np.clip", args)
+    return call("min", [call("max", args[:2]), args[2]])  # Numba has no scalar np.clip
+
+
+scalar("clip", _clip, emit_clip, same_type, clip_partials, trace="clip({0}, {1}, {2})",
+       python_names=("numpy.clip",))

@@ -7,10 +7,10 @@ import ast
 
 import numpy as np
 
-from adgen.ir.types import BOOL, is_float
+from adgen.ir.types import BOOL, ArrayType, is_float
 from adgen.primitives.arithmetic import scalar
 from adgen.primitives.derive import accumulate
-from adgen.primitives.emit import call, call_emitter, compare_emitter, literal
+from adgen.primitives.emit import call, call_emitter, compare_emitter, dotted, literal
 from adgen.primitives.registry import Primitive, Zero, register
 from adgen.primitives.typerules import bool_type, cast_type, float_type, same_type, select_type
 
@@ -22,15 +22,25 @@ for _name, _impl, _node, _sym in (
            trace="{0} " + _sym + " {1}")
 
 
+def _on_arrays(attrs) -> bool:
+    return any(isinstance(t, ArrayType) for t in attrs.get("_types", ()))
+
+
 def emit_not(args, attrs):
+    if _on_arrays(attrs):
+        return call("np.logical_not", args)
     return ast.UnaryOp(op=ast.Not(), operand=args[0])
 
 
 def emit_and(args, attrs):
+    if _on_arrays(attrs):
+        return call("np.logical_and", args)
     return ast.BoolOp(op=ast.And(), values=list(args))
 
 
 def emit_or(args, attrs):
+    if _on_arrays(attrs):
+        return call("np.logical_or", args)
     return ast.BoolOp(op=ast.Or(), values=list(args))
 
 
@@ -58,6 +68,11 @@ def _cast_impl(x, to):
 
 def emit_cast(args, attrs):
     to = attrs["to"]
+    if any(isinstance(t, ArrayType) for t in attrs.get("_types", ())):
+        dtype = {"f64": "np.float64", "f32": "np.float32", "i64": "np.int64",
+                 "bool": "np.bool_"}[to]
+        method = ast.Attribute(value=args[0], attr="astype", ctx=ast.Load())
+        return ast.Call(func=method, args=[dotted(dtype)], keywords=[])
     if to == "f64":
         return call("float", args)
     if to == "i64":
@@ -97,9 +112,9 @@ def emit_select(args, attrs):
 
 def _materialize(b, t, like):
     if isinstance(t, Zero):
-        from adgen.primitives.derive import fconst
+        from adgen.primitives.arrays import materialize
 
-        return fconst(b, 0.0, like)
+        return materialize(b, t, like)
     return t
 
 
@@ -124,7 +139,59 @@ def select_vjp(b, op, cotangents, active):
 
 register(Primitive("select", select_type, _select_impl, emit_select, jvp=select_jvp,
                    vjp=select_vjp, trace="{1} if {0} else {2}",
-                   python_names=("numpy.where",), doc="a if c else b (np.where)"))
+                   doc="a if c else b, for a scalar condition c"))
+
+
+def where_type(types, attrs):
+    from adgen.primitives.typerules import _promote_all, _shape_like
+
+    return (_shape_like(types, _promote_all(types[1:])),)
+
+
+def emit_where(args, attrs):
+    return call("np.where", args)
+
+
+def where_jvp(b, op, tangents):
+    _, ta, tb = tangents
+    if isinstance(ta, Zero) and isinstance(tb, Zero):
+        return [Zero(op.result.type)]
+    from adgen.primitives.derive import fconst
+
+    c = op.operands[0]
+    ta = fconst(b, 0.0, op.result) if isinstance(ta, Zero) else ta
+    tb = fconst(b, 0.0, op.result) if isinstance(tb, Zero) else tb
+    return [b.emit("where", c, ta, tb)]
+
+
+def where_vjp(b, op, cotangents, active):
+    from adgen.primitives.derive import fconst, unbroadcast
+
+    (ct,) = cotangents
+    c, x, y = op.operands
+    out = [Zero(v.type) for v in op.operands]
+    if isinstance(ct, Zero):
+        return out
+    zero = fconst(b, 0.0, op.result)
+    if active[1]:
+        out[1] = unbroadcast(b, b.emit("where", c, ct, zero), x)
+    if active[2]:
+        out[2] = unbroadcast(b, b.emit("where", c, zero, ct), y)
+    return out
+
+
+def _where_impl(c, a, b):
+    return np.where(c, a, b)
+
+
+register(Primitive("where", where_type, _where_impl, emit_where, jvp=where_jvp,
+                   vjp=where_vjp, python_names=("numpy.where",),
+                   doc="np.where(c, a, b), element-wise"))
+
+
+def choose(b, c, x, y):
+    """`x if c else y`, element-wise when `c` is an array."""
+    return b.emit("where" if isinstance(c.type, ArrayType) else "select", c, x, y)
 
 
 # constants and undefined placeholders -------------------------------------------------

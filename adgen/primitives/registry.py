@@ -31,6 +31,16 @@ class Zero:
 
 
 @dataclass(frozen=True)
+class Scatter:
+    """A cotangent of an array that is zero except at `index` (a getitem's adjoint):
+    reverse mode adds it into the array's adjoint in place (`index_add`)."""
+
+    attrs: dict
+    indices: tuple
+    value: object
+
+
+@dataclass(frozen=True)
 class Primitive:
     name: str
     type_rule: Callable[[tuple, dict], tuple]

@@ -29,7 +29,7 @@ from adgen.ir.ops import Op, walk_ops
 from adgen.ir.types import I64, ArrayType, ScalarType, is_float
 from adgen.ir.values import Value
 from adgen.primitives import registry
-from adgen.primitives.registry import Zero
+from adgen.primitives.registry import Scatter, Zero
 from adgen.transforms.activity import varied_values
 from adgen.transforms.clone import Scope, clone_op, free_values, fresh_value
 from adgen.transforms.specialize import all_names
@@ -68,9 +68,19 @@ class _Reverse:
         self.active = varied_values(fn, self.wrt)
 
     # adjoint bookkeeping -------------------------------------------------------------
-    def add_adjoint(self, adj: dict, value: Value, contribution) -> None:
-        """adj[value] += contribution (for active values only)."""
+    def add_adjoint(self, adj: dict, value: Value, contribution, like: Value | None = None):
+        """adj[value] += contribution (for active values only). A `Scatter` contribution
+        (the adjoint of `a[index]`) is added in place: `a_bar[index] += value`."""
         if isinstance(contribution, Zero) or value.name not in self.active:
+            return
+        if isinstance(contribution, Scatter):
+            old = adj.get(value.name)
+            if old is None or isinstance(old, Zero):
+                old = self.b.emit("zeros_like", like if like is not None else value,
+                                  name=value.name + "_bar")
+            adj[value.name] = self.b.emit(
+                "index_add", old, *contribution.indices, contribution.value,
+                attrs=contribution.attrs, name=value.name + "_bar")
             return
         if contribution.type != value.type and isinstance(value.type, ScalarType):
             contribution = self.b.emit("cast", contribution, attrs={"to": str(value.type)})
@@ -197,9 +207,10 @@ class _Reverse:
         if prim.vjp is None:
             raise AdgenDerivativeError(f"{_where(op)}: primitive {op.opcode!r} has no adjoint "
                                        "rule; register one to differentiate through it")
-        contributions = prim.vjp(self.b, scope.op(op), cts, active)
-        for value, contribution in zip(op.operands, contributions):
-            self.add_adjoint(adj, value, contribution)
+        mapped = scope.op(op)
+        contributions = prim.vjp(self.b, mapped, cts, active)
+        for value, here, contribution in zip(op.operands, mapped.operands, contributions):
+            self.add_adjoint(adj, value, contribution, here)
 
     def _active_free(self, op: Op) -> list[Value]:
         return [v for v in free_values(op) if v.name in self.active]

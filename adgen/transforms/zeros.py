@@ -11,6 +11,5 @@ def materialize(b, value, like):
     if value is not None and not isinstance(value, Zero):
         return value
     if isinstance(like.type, ArrayType):
-        n = b.emit("len", like)
-        return b.emit("zeros", n, attrs={"dtype": str(like.type.dtype)})
+        return b.emit("zeros_like", like)
     return b.const(0.0 if like.type.name in ("f64", "f32") else 0, like.type)
