@@ -9,13 +9,14 @@ Example:
 """
 
 from adgen import primitives as _primitives  # noqa: F401  (registers the primitives)
-from adgen.api import (Transformed, grad, hessian, ir, jvp, source, value_and_grad,  # noqa
-                       vjp)
+from adgen.api import (Jacobian, Transformed, grad, hessian, hvp, ir, jacobian,  # noqa
+                       jvp, source, value_and_grad, vjp)
 from adgen.errors import (AdgenDerivativeError, AdgenError, AdgenInternalError,  # noqa
                           AdgenSyntaxError, AdgenTypeError)
 from adgen.trace import trace  # noqa: F401
 
 __version__ = "0.1.0"
-__all__ = ["grad", "value_and_grad", "jvp", "vjp", "hessian", "source", "ir", "trace",
+__all__ = ["grad", "value_and_grad", "jvp", "vjp", "hessian", "hvp", "jacobian", "source",
+           "ir", "trace",
            "Transformed", "AdgenError", "AdgenSyntaxError", "AdgenTypeError",
            "AdgenDerivativeError", "AdgenInternalError"]

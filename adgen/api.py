@@ -25,7 +25,7 @@ from adgen.transforms.pipeline import dump, simplify
 from adgen.transforms.reverse import differentiate_reverse
 from adgen.transforms.specialize import specialize
 
-KINDS = ("call", "grad", "value_and_grad", "jvp", "vjp", "hessian")
+KINDS = ("call", "grad", "value_and_grad", "jvp", "vjp", "hessian", "hvp")
 VERSION = "0.1.0"
 
 
@@ -143,7 +143,7 @@ class Transformed:
                                      f"of type {base.params[i].type}; pass a float", name)
         if self.kind == "call":
             return base
-        if self.kind in ("grad", "value_and_grad", "hessian"):
+        if self.kind in ("grad", "value_and_grad", "hessian", "hvp"):
             if len(base.returns) != 1 or not is_float(base.returns[0].type):
                 raise AdgenTypeError(f"{self.kind} needs a function returning one float; "
                                      f"{base.name} returns {len(base.returns)} value(s)")
@@ -156,7 +156,7 @@ class Transformed:
         ir = dump("reverse", differentiate_reverse(base, wrt, False, keep))
         if self.kind == "grad" and self.single:
             ir = Function(ir.name, ir.body, ir.loc, False)
-        if self.kind == "hessian":
+        if self.kind in ("hessian", "hvp"):
             ir = dump("forward", differentiate_forward(ir, wrt))
         return ir
 
@@ -182,7 +182,8 @@ class Transformed:
 
     def pass_names(self) -> str:
         return {"call": "none", "grad": "reverse", "value_and_grad": "reverse",
-                "jvp": "forward", "vjp": "reverse", "hessian": "reverse, forward"}[self.kind]
+                "jvp": "forward", "vjp": "reverse", "hessian": "reverse, forward",
+                "hvp": "reverse, forward"}[self.kind]
 
     def description(self, ir: Function) -> str:
         names = [list(self._signature.parameters)[i] for i in self.argnums]
@@ -190,12 +191,13 @@ class Transformed:
                 "value_and_grad": "value and gradient (reverse mode)",
                 "jvp": "Jacobian-vector product (forward mode)",
                 "vjp": "vector-Jacobian product (reverse mode)",
-                "hessian": "Hessian (forward over reverse)"}[self.kind]
+                "hessian": "Hessian (forward over reverse)",
+                "hvp": "Hessian-vector product (forward over reverse)"}[self.kind]
         return f"{mode} w.r.t. {', '.join(names)}"
 
     # calling ----------------------------------------------------------------------------
     def __call__(self, *args, **kwargs):
-        extra = {"jvp": len(self.argnums), "vjp": 1}.get(self.kind, 0)
+        extra = {"jvp": len(self.argnums), "vjp": 1, "hvp": len(self.argnums)}.get(self.kind, 0)
         if extra:
             if kwargs:
                 raise TypeError(f"{self.kind} takes positional arguments only")
@@ -243,21 +245,41 @@ class Transformed:
             out = func(*primal, *[_like_type(c, v.type, "cotangent") for c, v in zip(cts, outs)])
             values = tuple(out[:n_out])
             return (values if compiled.base_tuple else values[0]), pick(out[n_out:])
-        # hessian: one forward-over-reverse sweep per direction
-        rows = [[0.0] * k for _ in range(k)]
+        if self.kind == "hvp":
+            tangents = [_like(t, primal[i], "tangent") for t, i in zip(rest, self.argnums)]
+            out = func(*primal, *tangents)
+            return self._pick(out[k:])
+        return self.hessian_blocks(func, primal)
+
+    def hessian_blocks(self, func, primal):
+        """H[i][j] = d^2 f / d x_i d x_j, one forward-over-reverse sweep per input element."""
+        k = len(self.argnums)
+        inputs = [primal[i] for i in self.argnums]
+        shapes = [np.shape(x) for x in inputs]
+        blocks = [[np.zeros(shapes[i] + shapes[j]) for j in range(k)] for i in range(k)]
         for j in range(k):
-            seeds = [1.0 if i == j else 0.0 for i in range(k)]
-            out = func(*primal, *seeds)
-            for i in range(k):
-                rows[i][j] = out[k + i]
+            for index in np.ndindex(shapes[j]):
+                seeds = [_zeros_like(x) for x in inputs]
+                if shapes[j]:
+                    seeds[j][index] = 1.0
+                else:
+                    seeds[j] = np.float64(1.0)
+                out = func(*primal, *seeds)
+                for i in range(k):
+                    blocks[i][j][(Ellipsis,) + index] = out[k + i]
         if self.single:
-            return rows[0][0]
-        return tuple(tuple(row) for row in rows)
+            block = blocks[0][0]
+            return float(block) if block.ndim == 0 else block
+        return tuple(tuple(float(b) if b.ndim == 0 else b for b in row) for row in blocks)
 
     def _pick(self, grads):
         grads = tuple(grads)
         return grads[0] if self.single else grads
 
+
+
+def _zeros_like(x):
+    return np.zeros_like(x, dtype=np.float64) if isinstance(x, np.ndarray) else np.float64(0.0)
 
 
 def _like(value, primal, what):
@@ -338,6 +360,15 @@ Example:
     >>> # vjp(f)(2.0, 5.0, 1.0) -> (11.652..., 5.5)
 """
 hessian = _transform("hessian")
+hvp = _transform("hvp")
+hvp.__doc__ = """Hessian-vector product without forming the Hessian: hv(*args, *v) -> H v.
+
+One forward-over-reverse sweep (the directional derivative of the gradient along v);
+one `v` per argnum, shaped like that argument.
+
+Example:
+    >>> # hvp(f, argnums=0)(x, v) -> np.ndarray shaped like x
+"""
 hessian.__doc__ = """Hessian of a scalar function, forward over reverse (as `jax.hessian`).
 
 Example:
@@ -371,3 +402,73 @@ def ir(f, *example_args, **kwargs) -> str:
     if transformed.kind != "call":
         fn = simplify(fn)
     return print_function(fn)
+
+
+class Jacobian:
+    """The Jacobian of `f` w.r.t. `argnums`, shaped out.shape + in.shape (as `jax.jacobian`).
+
+    `mode="fwd"` builds it column by column with forward mode (one jvp per input
+    element), `"rev"` row by row with reverse mode (one vjp per output element),
+    `"auto"` picks forward mode when there are fewer inputs than outputs.
+    """
+
+    def __init__(self, fn, argnums=0, mode="auto", backend="numba"):
+        if mode not in ("auto", "fwd", "rev"):
+            raise ValueError(f"mode must be 'auto', 'fwd' or 'rev', not {mode!r}")
+        self.mode = mode
+        self.single = isinstance(argnums, int)
+        self.argnums = (argnums,) if self.single else tuple(argnums)
+        self.forward = Transformed(fn, "jvp", self.argnums, backend)
+        self.reverse = Transformed(fn, "vjp", self.argnums, backend)
+        functools.update_wrapper(self, self.forward.python_function, updated=())
+
+    def __call__(self, *args):
+        primal = self.forward.bind(list(args), {})
+        inputs = [primal[i] for i in self.argnums]
+        zeros = [_zeros_like(x) for x in inputs]
+        value, _ = self.forward(*primal, *zeros)
+        if isinstance(value, tuple):
+            raise AdgenTypeError("jacobian needs a function with one output (a float or an "
+                                 "array); use jvp/vjp for tuples")
+        n_in = sum(max(np.size(x), 1) for x in inputs)
+        mode = self.mode
+        if mode == "auto":
+            mode = "fwd" if n_in < np.size(value) else "rev"
+        out_shape = np.shape(value)
+        blocks = [np.zeros(out_shape + np.shape(x)) for x in inputs]
+        if mode == "fwd":
+            for j, x in enumerate(inputs):
+                for index in np.ndindex(np.shape(x)):
+                    seeds = [_zeros_like(t) for t in inputs]
+                    if np.shape(x):
+                        seeds[j][index] = 1.0
+                    else:
+                        seeds[j] = np.float64(1.0)
+                    _, tangent = self.forward(*primal, *seeds)
+                    blocks[j][(Ellipsis,) + index] = tangent
+        else:
+            for index in np.ndindex(out_shape):
+                cotangent = np.zeros(out_shape)
+                if out_shape:
+                    cotangent[index] = 1.0
+                else:
+                    cotangent = np.float64(1.0)
+                _, grads = self.reverse(*primal, cotangent)  # a tuple: argnums is a tuple
+                for j, g in enumerate(grads):
+                    blocks[j][index] = g
+        out = [float(b) if b.ndim == 0 else b for b in blocks]
+        return out[0] if self.single else tuple(out)
+
+
+def jacobian(fn=None, argnums=0, mode="auto", backend="numba"):
+    """Jacobian of `fn` (as `jax.jacobian`): J[out_index + in_index].
+
+    Example:
+        >>> import numpy as np
+        >>> def f(x):
+        ...     return np.sin(x) * x[0]
+        >>> J = jacobian(f, mode="rev", backend="python")(np.array([1.0, 2.0]))  # doctest: +SKIP
+    """
+    if fn is None:
+        return functools.partial(jacobian, argnums=argnums, mode=mode, backend=backend)
+    return Jacobian(fn, argnums, mode, backend)
