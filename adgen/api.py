@@ -23,6 +23,7 @@ from adgen.ir.types import BOOL, F32, F64, I64, ArrayType, Type, is_float
 from adgen.transforms.forward import differentiate_forward
 from adgen.transforms.pipeline import dump, simplify
 from adgen.transforms.reverse import differentiate_reverse
+from adgen.transforms.simplify.dce import eliminate_dead_code
 from adgen.transforms.specialize import specialize
 
 KINDS = ("call", "grad", "value_and_grad", "jvp", "vjp", "hessian", "hvp")
@@ -134,6 +135,8 @@ class Transformed:
     def transformed_ir(self, types) -> Function:
         """The typed IR of this transform, before simplification."""
         base = dump("specialize", self.base_ir(types))
+        if self.kind != "call":  # dead loop-carried values would only cost tapes
+            base = eliminate_dead_code(base)
         self._base_tuple = base.tuple_return
         wrt = self.argnums
         for i in wrt:

@@ -29,6 +29,7 @@ class Layout:
     literal: set[str] = field(default_factory=set)  # consts and undefs
     var: dict[str, str] = field(default_factory=dict)  # value -> Python variable
     defining: dict[str, Op] = field(default_factory=dict)
+    shared: set[str] = field(default_factory=set)  # arrays that must be copied, not aliased
 
     def name(self, value) -> str:
         return self.var.get(value.name, value.name)
@@ -40,6 +41,8 @@ class _Builder:
         self.layout = Layout()
         self.uses: dict[str, list] = {}  # value -> [(kind, region id, op)]
         self.region_of_def: dict[str, int] = {}
+        self.position: dict[str, tuple] = {}  # value -> (region id, index of defining op)
+        self.regions: dict[int, Region] = {}
         self.params = {p.name for p in fn.params}
         self.pos = 0
         self.path: dict[int, tuple] = {}  # position -> ((op id, region index), ...)
@@ -49,10 +52,12 @@ class _Builder:
 
     # pass 1: uses and inlining --------------------------------------------------------
     def count(self, region: Region) -> None:
-        for op in region.ops:
+        self.regions[id(region)] = region
+        for index, op in enumerate(region.ops):
             for r in op.results:
                 self.layout.defining[r.name] = op
                 self.region_of_def[r.name] = id(region)
+                self.position[r.name] = (id(region), index)
             if op.opcode in LITERALS:
                 self.layout.literal.add(op.result.name)
             for v in op.operands:
@@ -69,13 +74,37 @@ class _Builder:
 
     def choose_inlines(self) -> None:
         for name, op in self.layout.defining.items():
-            if op.regions or op.opcode in LITERALS or op.opcode in _NO_INLINE:
+            if (op.regions or op.opcode in LITERALS or op.opcode in _NO_INLINE
+                    or not registry.get(op.opcode).pure):
                 continue
             if not TEMP.fullmatch(name) or isinstance(op.results[0].type, ArrayType):
                 continue
             uses = self.uses.get(name, [])
-            if len(uses) == 1 and uses[0][1] == self.region_of_def[name]:
+            if len(uses) == 1 and uses[0][1] == self.region_of_def[name] \
+                    and not self.crosses_write(name, op, uses[0]):
                 self.layout.inline.add(name)
+
+    def crosses_write(self, name: str, op: Op, use) -> bool:
+        """Whether an in-place write into one of `op`'s array operands lies between the
+        definition of `name` and its use (inlining would then read the array too late)."""
+        arrays = {v.name for v in op.operands if isinstance(v.type, ArrayType)}
+        if not arrays:
+            return False
+        region_id, start = self.position[name]
+        region = self.regions[region_id]
+        user = use[2]
+        stop = len(region.ops)
+        for index in range(start + 1, len(region.ops)):
+            if region.ops[index] is user:
+                stop = index
+                break
+        for between in region.ops[start + 1:stop + 1]:
+            for inner in [between] + [o for sub in between.regions for o in _walk(sub)]:
+                prim = registry.get(inner.opcode) if registry.has(inner.opcode) else None
+                if prim is not None and prim.inplace_operand is not None and \
+                        inner.operands[prim.inplace_operand].name in arrays:
+                    return True
+        return False
 
     # pass 2: positions --------------------------------------------------------------------
     def tick(self, path) -> int:
@@ -215,6 +244,9 @@ class _Builder:
         for v in self.fn.body.yields:
             self.use(v, at, [])
         self.share(self.fn.body)
+        for name, uses in self.uses.items():
+            if len(uses) > 1 or name in self.params:
+                self.layout.shared.add(name)
         for name in list(self.parent):
             root = self.find(name)
             group = self.members(root)
@@ -237,6 +269,13 @@ _VERSION = re.compile(r"(_\d+)+$")
 def _base(name: str) -> str:
     """The user's variable behind an SSA name: `x_bar_2` -> `x_bar`."""
     return _VERSION.sub("", name)
+
+
+def _walk(region: Region):
+    for op in region.ops:
+        yield op
+        for sub in op.regions:
+            yield from _walk(sub)
 
 
 def _shortest(name: str):

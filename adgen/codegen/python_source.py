@@ -14,6 +14,7 @@ import ast
 from adgen.codegen.layout import Layout, plan_layout
 from adgen.ir.function import Function
 from adgen.ir.ops import Op, Region
+from adgen.ir.types import ArrayType
 from adgen.primitives import registry
 from adgen.primitives.emit import literal
 
@@ -67,7 +68,7 @@ class _Printer:
         self.emit(depth, f"# {where}: {text}" if text else f"# {where}")
 
     def copies(self, depth: int, targets, values) -> None:
-        pairs = [(self.layout.name(t), self.text(v)) for t, v in zip(targets, values)
+        pairs = [(self.layout.name(t), self.copied(v)) for t, v in zip(targets, values)
                  if not (v.name not in self.layout.inline and v.name not in self.layout.literal
                          and self.layout.name(v) == self.layout.name(t))]
         if not pairs:
@@ -77,6 +78,14 @@ class _Printer:
         else:
             self.emit(depth, ", ".join(p[0] for p in pairs) + " = "
                       + ", ".join(p[1] for p in pairs))
+
+    def copied(self, value) -> str:
+        """`value` for a copy into another variable: arrays still used elsewhere (or the
+        caller's) are copied, so later in-place writes cannot reach them."""
+        text = self.text(value)
+        if isinstance(value.type, ArrayType) and value.name in self.layout.shared:
+            return f"{text}.copy()"
+        return text
 
     def region(self, region: Region, depth: int, targets=()) -> int:
         start = len(self.lines)
@@ -98,6 +107,9 @@ class _Printer:
             return self.while_op(op, depth)
         self.comment(op, depth)
         prim = registry.get(op.opcode)
+        if not op.results:  # an effect: a call statement
+            self.emit(depth, ast.unparse(self.op_expr(op)))
+            return
         target = self.layout.name(op.result)
         if prim.inplace_operand is not None:
             return self.inplace(op, prim, target, depth)

@@ -264,3 +264,123 @@ def _reshape(x, shape):
     def impl(x, shape):
         return np.ascontiguousarray(x).reshape(shape)
     return impl
+
+
+# ---------------------------------------------------------------------------------------
+# The undo log of reverse mode: loops that write arrays record (index..., old value) of
+# every write, so the reverse sweep can restore the array of any iteration in place.
+# A Python list under the python backend, a typed List of float64 under Numba.
+# ---------------------------------------------------------------------------------------
+from numba.typed import List as _List  # noqa: E402
+
+
+def log_new():
+    """An empty undo log."""
+    return []
+
+
+@overload(log_new)
+def _log_new():
+    def impl():
+        return _List.empty_list(_types.float64)
+    return impl
+
+
+def log_len(log):
+    """Entries in the log: the mark to undo back to."""
+    return len(log)
+
+
+@overload(log_len)
+def _log_len(log):
+    def impl(log):
+        return len(log)
+    return impl
+
+
+def log_write(log, a, *index):
+    """Record a[index] (and the index) before it is overwritten."""
+    for i in index:
+        log.append(float(i))
+    log.append(float(a[index if len(index) > 1 else index[0]]))
+
+
+@overload(log_write)
+def _log_write(log, a, *index):
+    n = len(index)
+    if n == 1:
+        def impl1(log, a, *index):
+            log.append(float(index[0]))
+            log.append(float(a[index[0]]))
+        return impl1
+    if n == 2:
+        def impl2(log, a, *index):
+            log.append(float(index[0]))
+            log.append(float(index[1]))
+            log.append(float(a[index[0], index[1]]))
+        return impl2
+    if n == 3:
+        def impl3(log, a, *index):
+            log.append(float(index[0]))
+            log.append(float(index[1]))
+            log.append(float(index[2]))
+            log.append(float(a[index[0], index[1], index[2]]))
+        return impl3
+    return None
+
+
+def log_undo_to(a, log, mark):
+    """Undo the logged writes back to `mark` (latest first); returns `a`, restored."""
+    n = len(np.shape(a)) if len(np.shape(a)) else 1
+    while len(log) > mark:
+        old = log.pop()
+        index = [int(log.pop()) for _ in range(n)][::-1]
+        a[tuple(index) if n > 1 else index[0]] = old
+    return a
+
+
+@overload(log_undo_to)
+def _log_undo_to(a, log, mark):
+    if a.ndim == 1:
+        def undo1(a, log, mark):
+            while len(log) > mark:
+                old = log.pop()
+                i = int(log.pop())
+                a[i] = old
+            return a
+        return undo1
+    if a.ndim == 2:
+        def undo2(a, log, mark):
+            while len(log) > mark:
+                old = log.pop()
+                j = int(log.pop())
+                i = int(log.pop())
+                a[i, j] = old
+            return a
+        return undo2
+    if a.ndim == 3:
+        def undo3(a, log, mark):
+            while len(log) > mark:
+                old = log.pop()
+                k = int(log.pop())
+                j = int(log.pop())
+                i = int(log.pop())
+                a[i, j, k] = old
+            return a
+        return undo3
+    return None
+
+
+def log_undo_last(a, log):
+    """Undo the latest logged write; returns `a`, restored."""
+    n = len(np.shape(a))
+    return log_undo_to(a, log, len(log) - n - 1)
+
+
+@overload(log_undo_last)
+def _log_undo_last(a, log):
+    width = a.ndim + 1
+
+    def impl(a, log):
+        return log_undo_to(a, log, len(log) - width)
+    return impl

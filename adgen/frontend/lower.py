@@ -122,7 +122,8 @@ def _arity(name: str) -> int:
     if nin is not None:
         return nin
     params = inspect.signature(impl).parameters.values()
-    return sum(1 for p in params if p.kind == p.POSITIONAL_OR_KEYWORD and p.default is p.empty)
+    return sum(1 for p in params
+               if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) and p.default is p.empty)
 
 
 class _Callee:

@@ -31,6 +31,18 @@ class ArrayType(Type):
         return f"array<{self.dtype},{self.ndim}>"
 
 
+@dataclass(frozen=True)
+class OpaqueType(Type):
+    """A compiler-internal object that is not a number (the undo log of reverse mode)."""
+
+    name: str
+
+    def __str__(self) -> str:
+        return self.name
+
+
+LOG = OpaqueType("log")
+
 F64 = ScalarType("f64")
 F32 = ScalarType("f32")
 I64 = ScalarType("i64")
@@ -78,6 +90,8 @@ def parse_type(text: str) -> Type | None:
         return None
     if text in SCALARS:
         return SCALARS[text]
+    if text == "log":
+        return LOG
     if text.startswith("array<") and text.endswith(">"):
         dtype, ndim = text[6:-1].split(",")
         return ArrayType(SCALARS[dtype.strip()], int(ndim))

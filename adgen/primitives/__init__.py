@@ -2,7 +2,7 @@
 package registers them)."""
 
 from adgen.primitives import (arithmetic, arrays, elementwise, linalg, nondiff,  # noqa: F401
-                              reductions)
+                              reductions, undo)
 from adgen.primitives.registry import (Primitive, Scatter, Zero, all_primitives, get, has,
                                        register)
 

@@ -55,7 +55,8 @@ class Primitive:
     trace: str | None = None  # trace-table form, e.g. "sin {0}"
     python_names: tuple[str, ...] = ()  # "math.sin", "numpy.sin", "builtins.abs", ...
     doc: str = ""
-    pure: bool = True
+    pure: bool = True  # False: never merged by CSE (allocations, the undo log)
+    effect: bool = False  # True: changes state; always kept, in program order
     extra: dict = field(default_factory=dict)
 
     @property

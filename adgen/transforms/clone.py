@@ -17,9 +17,14 @@ class Scope:
 
     subst: dict[str, Value] = field(default_factory=dict)
     tapes: dict[int, object] = field(default_factory=dict)
+    lineage_value: dict[str, Value] = field(default_factory=dict)  # array lineage -> value now
+    prev: dict[tuple, Value] = field(default_factory=dict)  # (op id, lineage) -> value before
+    marks: dict[tuple, Value] = field(default_factory=dict)  # (op id, lineage) -> log mark
+    lineage_orig: dict[str, str] = field(default_factory=dict)  # lineage -> original name now
 
     def child(self) -> "Scope":
-        return Scope(dict(self.subst), dict(self.tapes))
+        return Scope(dict(self.subst), dict(self.tapes), dict(self.lineage_value),
+                     dict(self.prev), dict(self.marks), dict(self.lineage_orig))
 
     def map(self, value: Value) -> Value:
         return self.subst.get(value.name, value)

@@ -12,6 +12,12 @@ visits ops backwards and applies each primitive's registry `vjp` rule.
   tape, recomputes the body's primal values, and runs the body's reverse
   sweep. `for` loops preallocate their tape (trip count known on entry);
   `while` loops push onto a growable one and count their iterations.
+* Arrays a loop carries and writes into are not copied per iteration: every
+  write records the element it overwrites in the array's undo log
+  (`adgen.transforms.undo`); a reverse iteration first restores the array to
+  its state at the start of that iteration, and the reverse sweep undoes each
+  write as it passes it. The current state of such an array is threaded
+  through the reverse sweep like an adjoint, under the key "@<lineage>".
 
 Adjoints of values defined outside a region that the region's reverse sweep
 updates are yielded out of `if`s and carried through reverse loops, so the
@@ -20,7 +26,7 @@ output is structured SSA again.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from adgen.errors import AdgenDerivativeError
 from adgen.ir.builder import Builder, NameTable
@@ -33,15 +39,18 @@ from adgen.primitives.registry import Scatter, Zero
 from adgen.transforms.activity import varied_values
 from adgen.transforms.clone import Scope, clone_op, free_values, fresh_value
 from adgen.transforms.specialize import all_names
+from adgen.transforms.undo import WRITES, Lineages
 from adgen.transforms.zeros import materialize
 
 
 @dataclass(frozen=True)
 class Tape:
-    """What the forward sweep kept of one loop: a tape per stored carried slot."""
+    """What the forward sweep kept of one loop: a tape per stored carried slot, and per
+    tracked array the undo-log mark at the start of every iteration."""
 
     count: Value  # iterations run
     tapes: dict  # carried slot index -> tape array value
+    marks: dict = field(default_factory=dict)  # lineage -> tape of log marks
 
 
 def _where(op: Op) -> str:
@@ -57,6 +66,10 @@ def _uses(region) -> set[str]:
     return used
 
 
+def _state(lineage: str) -> str:
+    return "@" + lineage
+
+
 class _Reverse:
     def __init__(self, fn: Function, wrt, seed_params: bool, return_primal: bool):
         self.fn = fn
@@ -66,6 +79,8 @@ class _Reverse:
         self.names = NameTable(all_names(fn))
         self.b = Builder(self.names)
         self.active = varied_values(fn, self.wrt)
+        self.lineages = Lineages(fn)
+        self.logs: dict[str, Value] = {}
 
     # adjoint bookkeeping -------------------------------------------------------------
     def add_adjoint(self, adj: dict, value: Value, contribution, like: Value | None = None):
@@ -95,8 +110,16 @@ class _Reverse:
     def run(self) -> Function:
         fn, b = self.fn, self.b
         scope = Scope()
+        for lineage in sorted(self.lineages.tracked):
+            self.logs[lineage] = b.emit("log_new", name="undo_log")
+        for p in fn.params:
+            lineage = self.lineages.of(p)
+            if lineage is not None:
+                scope.lineage_value[lineage] = p
         self.forward_sweep(fn.body.ops, scope, fresh=False)
         adj: dict = {}
+        for lineage, value in scope.lineage_value.items():
+            adj[_state(lineage)] = value
         seeds = []
         for out in fn.returns:
             if self.seed_params:
@@ -117,35 +140,35 @@ class _Reverse:
         """Primal code of `ops`; loops at this level also fill tapes."""
         for op in ops:
             self.b.loc = op.loc
-            if op.opcode in ("for", "while") and self.loop_is_active(op):
+            if op.opcode in ("for", "while") and self.loop_needs_tape(op):
                 self.tape_loop(op, scope, fresh)
             else:
-                self.b.append(clone_op(op, scope, self.names, fresh))
+                self.clone(op, scope, fresh)
 
-    def loop_is_active(self, op: Op) -> bool:
-        return any(r.name in self.active for r in op.results)
+    def loop_needs_tape(self, op: Op) -> bool:
+        return any(r.name in self.active for r in op.results) or bool(
+            self.lineages.written_in(op))
 
-    def tape_loop(self, op: Op, scope: Scope, fresh: bool) -> None:
-        b, is_for = self.b, op.opcode == "for"
-        offset = 1 if is_for else 0
-        body = op.regions[-1]
-        carried = body.args[offset:]
-        used = _uses(body)
-        taped = [k for k, a in enumerate(carried) if a.name in used]
-        for k in taped:
-            if isinstance(carried[k].type, ArrayType):
-                raise AdgenDerivativeError(f"{_where(op)}: reverse mode through a loop that "
-                                           "carries an array is not supported yet")
-        operands = [scope.map(v) for v in op.operands]
-        zero = b.const(0, I64)
-        if is_for:
-            count = b.emit("trip_count", *operands[:3], name="n")
-            tape_inits = [b.emit("empty", count, attrs={"dtype": str(carried[k].type)},
-                                 name=carried[k].name + "_tape") for k in taped]
-        else:
-            size = b.const(16, I64)
-            tape_inits = [b.emit("empty", size, attrs={"dtype": str(carried[k].type)},
-                                 name=carried[k].name + "_tape") for k in taped]
+    def clone(self, op: Op, scope: Scope, fresh: bool) -> None:
+        """Copy `op` into the current block (its regions recursively), logging every write
+        into a tracked array and following which value each tracked array has now."""
+        b = self.b
+        b.loc = op.loc
+        if op.opcode in WRITES:
+            lineage = self.lineages.of(op.operands[0])
+            if lineage is not None:
+                b.emit("log_write", self.logs[lineage],
+                       *[scope.map(v) for v in op.operands[:-1]], types=())
+        if not op.regions:
+            new = clone_op(op, scope, self.names, fresh)
+            self.track(op, new.results, scope)
+            b.append(new)
+            return
+        written = self.lineages.written_in(op)
+        for lineage in written:
+            if op.opcode == "if":
+                scope.marks[(id(op), lineage)] = b.emit("log_len", self.logs[lineage],
+                                                        name="mark")
         regions = []
         for region in op.regions:
             inner = scope.child()
@@ -153,19 +176,89 @@ class _Reverse:
             for a in region.args:
                 new = fresh_value(self.names, a) if fresh else a
                 inner.subst[a.name] = new
+                self.track_value(a, new, inner)
                 args.append(new)
-            tape_args = [b.value(carried[k].name + "_tape", t.type)
-                         for k, t in zip(taped, tape_inits)]
+            b.open_block()
+            for inner_op in region.ops:
+                self.clone(inner_op, inner, fresh)
+            regions.append(b.close_block(args, [inner.map(v) for v in region.yields]))
+        results = [fresh_value(self.names, r) if fresh else r for r in op.results]
+        for r, new in zip(op.results, results):
+            scope.subst[r.name] = new
+        operands = tuple(scope.map(v) for v in op.operands)
+        self.track(op, results, scope)
+        b.loc = op.loc
+        b.append(Op(op.opcode, operands, tuple(results), op.attrs, tuple(regions), op.loc))
+
+    def track(self, op: Op, results, scope: Scope) -> None:
+        for original, new in zip(op.results, results):
+            lineage = self.lineages.of(original)
+            if lineage is not None:
+                scope.prev[(id(op), lineage)] = (scope.lineage_value.get(lineage),
+                                                 scope.lineage_orig.get(lineage))
+                self.track_value(original, new, scope)
+
+    def track_value(self, original: Value, new: Value, scope: Scope) -> None:
+        lineage = self.lineages.of(original)
+        if lineage is not None:
+            scope.lineage_value[lineage] = new
+            scope.lineage_orig[lineage] = original.name
+
+    def tape_loop(self, op: Op, scope: Scope, fresh: bool) -> None:
+        b, is_for = self.b, op.opcode == "for"
+        offset = 1 if is_for else 0
+        body = op.regions[-1]
+        carried = body.args[offset:]
+        used = _uses(body)
+        operands = [scope.map(v) for v in op.operands]
+        inits = operands[3:] if is_for else operands
+        written = self.lineages.written_in(op)
+        taped = [k for k, a in enumerate(carried)
+                 if a.name in used and self.lineages.of(a) is None]
+        for lineage in written:
+            scope.marks[(id(op), lineage)] = b.emit("log_len", self.logs[lineage], name="mark")
+        zero = b.const(0, I64)
+        count = b.emit("trip_count", *operands[:3], name="n") if is_for else None
+        size = count if is_for else b.const(16, I64)
+        tape_inits, tape_types = [], []
+        for k in taped:
+            t = carried[k].type
+            if isinstance(t, ArrayType):
+                if not is_for:
+                    raise AdgenDerivativeError(
+                        f"{_where(op)}: reverse mode through a while loop that carries a whole "
+                        "array is not supported yet; use a for loop")
+                dims = [b.emit("dim", inits[k], attrs={"axis": d}) for d in range(t.ndim)]
+                tape_inits.append(b.emit("empty", size, *dims, name=carried[k].name + "_tape",
+                                         attrs={"dtype": str(t.dtype)}))
+            else:
+                tape_inits.append(b.emit("empty", size, attrs={"dtype": str(t)},
+                                         name=carried[k].name + "_tape"))
+        for lineage in written:
+            tape_inits.append(b.emit("empty", size, attrs={"dtype": "i64"}, name="mark_tape"))
+        regions = []
+        for region in op.regions:
+            inner = scope.child()
+            args = []
+            for a in region.args:
+                new = fresh_value(self.names, a) if fresh else a
+                inner.subst[a.name] = new
+                self.track_value(a, new, inner)
+                args.append(new)
+            tape_args = [b.value(t.name, t.type) for t in tape_inits]
             counter = b.value("k", I64)
             b.open_block()
             stores = []
             if region is body:
                 region_carried = args[offset:]
                 store = "setitem" if is_for else "push"
-                stores = [b.emit(store, t, counter, region_carried[k], name=t.name)
-                          for k, t in zip(taped, tape_args)]
+                for k, t in zip(taped, tape_args):
+                    stores.append(b.emit(store, t, counter, region_carried[k], name=t.name))
+                for lineage, t in zip(written, tape_args[len(taped):]):
+                    mark = b.emit("log_len", self.logs[lineage], name="mark")
+                    stores.append(b.emit(store, t, counter, mark, name=t.name))
             for inner_op in region.ops:
-                b.append(clone_op(inner_op, inner, self.names, fresh))
+                self.clone(inner_op, inner, fresh)
             yields = [inner.map(v) for v in region.yields]
             if region is body:
                 yields += stores + [b.emit("add", counter, b.const(1, I64), name="k")]
@@ -173,15 +266,16 @@ class _Reverse:
         results = [fresh_value(self.names, r) if fresh else r for r in op.results]
         for r, new in zip(op.results, results):
             scope.subst[r.name] = new
-        tape_results = [b.value(carried[k].name + "_tape", t.type)
-                        for k, t in zip(taped, tape_inits)]
+        self.track(op, results, scope)
+        tape_results = [b.value(t.name, t.type) for t in tape_inits]
         count_result = b.value("n", I64)
         b.loc = op.loc
         b.append(Op(op.opcode, tuple(operands) + tuple(tape_inits) + (zero,),
                     tuple(results) + tuple(tape_results) + (count_result,), op.attrs,
                     tuple(regions), op.loc))
         scope.tapes[id(op)] = Tape(count if is_for else count_result,
-                                   dict(zip(taped, tape_results)))
+                                   dict(zip(taped, tape_results)),
+                                   dict(zip(written, tape_results[len(taped):])))
 
     # reverse sweep -----------------------------------------------------------------------
     def reverse_sweep(self, ops, adj: dict, scope: Scope) -> None:
@@ -193,6 +287,24 @@ class _Reverse:
                 self.reverse_loop(op, adj, scope)
             else:
                 self.reverse_primitive(op, adj, scope)
+                self.undo(op, adj, scope)
+
+    def undo(self, op: Op, adj: dict, scope: Scope) -> None:
+        """Give tracked arrays back the state they had before `op`."""
+        for original in op.results:
+            lineage = self.lineages.of(original)
+            if lineage is None:
+                continue
+            key = _state(lineage)
+            if op.opcode in WRITES:
+                adj[key] = self.b.emit("log_undo_last", adj[key], self.logs[lineage],
+                                       name=original.name)
+            else:  # a new array (top level only): the lineage had its previous value
+                before, _ = scope.prev.get((id(op), lineage), (None, None))
+                if before is None:
+                    adj.pop(key, None)
+                else:
+                    adj[key] = before
 
     def reverse_primitive(self, op: Op, adj: dict, scope: Scope) -> None:
         cts = [adj.pop(r.name, None) or Zero(r.type) for r in op.results]
@@ -215,40 +327,66 @@ class _Reverse:
     def _active_free(self, op: Op) -> list[Value]:
         return [v for v in free_values(op) if v.name in self.active]
 
+    def _restore(self, lineage: str, state: Value, mark: Value) -> Value:
+        return self.b.emit("log_undo_to", state, self.logs[lineage], mark, name="restored")
+
     def reverse_if(self, op: Op, adj: dict, scope: Scope) -> None:
         cts = [adj.pop(r.name, None) for r in op.results]
-        if all(c is None or isinstance(c, Zero) for c in cts):
-            return
+        written = [w for w in self.lineages.written_in(op) if _state(w) in adj]
         b = self.b
+        if all(c is None or isinstance(c, Zero) for c in cts):
+            for lineage in written:  # no adjoint flows, but the writes are undone
+                adj[_state(lineage)] = self._restore(lineage, adj[_state(lineage)],
+                                                     scope.marks[(id(op), lineage)])
+            return
+        before = {}
+        for lineage in written:
+            before[lineage] = self._restore(lineage, adj[_state(lineage)],
+                                            scope.marks[(id(op), lineage)])
         cond = scope.map(op.operands[0])
-        free = self._active_free(op)
+        keys = [v.name for v in self._active_free(op)] + [_state(w) for w in written]
+        likes = {v.name: v for v in self._active_free(op)}
         branches = []
         for region in op.regions:
             b.open_block()
             inner = scope.child()
+            for lineage, state in before.items():
+                _, orig = scope.prev[(id(op), lineage)]
+                if orig is not None:
+                    inner.subst[orig] = state
+                inner.lineage_value[lineage] = state
             self.forward_sweep(region.ops, inner, fresh=True)
-            branch_adj = {v.name: adj[v.name] for v in free if v.name in adj}
+            branch_adj = {k: adj[k] for k in keys if k in adj and not k.startswith("@")}
+            for lineage in written:
+                branch_adj[_state(lineage)] = inner.lineage_value[lineage]
             for y, ct in zip(region.yields, cts):
                 if ct is not None:
                     self.add_adjoint(branch_adj, y, ct)
             self.reverse_sweep(region.ops, branch_adj, inner)
             branches.append((b.pop_block(), branch_adj))
-        slots = [v for v in free
-                 if any(out.get(v.name) is not adj.get(v.name) for _, out in branches)]
+        slots = [k for k in keys
+                 if k.startswith("@") or any(out.get(k) is not adj.get(k) for _, out in branches)]
         regions = []
         for ops, out in branches:
             b.push_block(ops)
-            yields = [materialize(b, out.get(v.name), v) for v in slots]
+            yields = [out[k] if k.startswith("@") else materialize(b, out.get(k), likes[k])
+                      for k in slots]
             regions.append(b.close_block((), yields))
-        results = [b.value(v.name + "_bar", v.type) for v in slots]
+        types = [before[k[1:]].type if k.startswith("@") else likes[k].type for k in slots]
+        results = [b.value(k[1:] if k.startswith("@") else k + "_bar", t)
+                   for k, t in zip(slots, types)]
         b.loc = op.loc
         b.append(Op("if", (cond,), tuple(results), (), tuple(regions), op.loc))
-        for v, r in zip(slots, results):
-            adj[v.name] = r
+        for k, r in zip(slots, results):
+            adj[k] = r
 
     def reverse_loop(self, op: Op, adj: dict, scope: Scope) -> None:
         cts = [adj.pop(r.name, None) for r in op.results]
+        written = [w for w in self.lineages.written_in(op) if _state(w) in adj]
         if all(c is None or isinstance(c, Zero) for c in cts):
+            for lineage in written:  # no adjoint flows, but the writes are undone
+                adj[_state(lineage)] = self._restore(lineage, adj[_state(lineage)],
+                                                     scope.marks[(id(op), lineage)])
             return
         b, is_for = self.b, op.opcode == "for"
         offset = 1 if is_for else 0
@@ -258,8 +396,9 @@ class _Reverse:
         tape: Tape = scope.tapes[id(op)]
         slots = [k for k, a in enumerate(carried) if a.name in self.active]
         free = [v for v in self._active_free(_body_only(op))]
-        init_bars = [materialize(b, cts[k], carried[k]) for k in slots]
+        init_bars = [materialize(b, cts[k], scope.map(inits[k])) for k in slots]
         free_bars = [materialize(b, adj.get(v.name), v) for v in free]
+        states = [adj[_state(w)] for w in written]
         last = b.emit("sub", tape.count, b.const(1, I64))
         stop = b.const(-1, I64)
         step = b.const(-1, I64)
@@ -268,6 +407,7 @@ class _Reverse:
         k = b.value("k", I64)
         slot_args = [b.value(carried[j].name + "_bar", carried[j].type) for j in slots]
         free_args = [b.value(v.name + "_bar", v.type) for v in free]
+        state_args = [b.value(s.name, s.type) for s in states]
         inner = scope.child()
         if is_for:
             start, _, stride = (scope.map(v) for v in op.operands[:3])
@@ -275,22 +415,38 @@ class _Reverse:
                 "add", start, b.emit("mul", k, stride), name=body.args[0].name)
         for j, t in tape.tapes.items():
             inner.subst[carried[j].name] = b.emit("getitem", t, k, name=carried[j].name)
+        for lineage, state in zip(written, state_args):
+            mark = b.emit("getitem", tape.marks[lineage], k, name="mark")
+            restored = self._restore(lineage, state, mark)
+            inner.lineage_value[lineage] = restored
+            for a in carried:
+                if self.lineages.of(a) == lineage:
+                    inner.subst[a.name] = restored
         self.forward_sweep(body.ops, inner, fresh=True)
         body_adj = {v.name: a for v, a in zip(free, free_args)}
+        for lineage in written:
+            body_adj[_state(lineage)] = inner.lineage_value[lineage]
         for j, a in zip(slots, slot_args):
             self.add_adjoint(body_adj, body.yields[j], a)
         self.reverse_sweep(body.ops, body_adj, inner)
-        next_slots = [materialize(b, body_adj.get(carried[j].name), carried[j]) for j in slots]
+        next_slots = [materialize(b, body_adj.get(carried[j].name),
+                                  inner.subst.get(carried[j].name, scope.map(inits[j])))
+                      for j in slots]
         next_free = [materialize(b, body_adj.get(v.name), v) for v in free]
-        region = b.close_block([k] + slot_args + free_args, next_slots + next_free)
+        next_states = [body_adj[_state(w)] for w in written]
+        region = b.close_block([k] + slot_args + free_args + state_args,
+                               next_slots + next_free + next_states)
 
         slot_results = [b.value(carried[j].name + "_bar", carried[j].type) for j in slots]
         free_results = [b.value(v.name + "_bar", v.type) for v in free]
+        state_results = [b.value(s.name, s.type) for s in states]
         b.loc = op.loc
-        b.append(Op("for", (last, stop, step, *init_bars, *free_bars),
-                    tuple(slot_results + free_results), (), (region,), op.loc))
+        b.append(Op("for", (last, stop, step, *init_bars, *free_bars, *states),
+                    tuple(slot_results + free_results + state_results), (), (region,), op.loc))
         for v, r in zip(free, free_results):
             adj[v.name] = r
+        for lineage, r in zip(written, state_results):
+            adj[_state(lineage)] = r
         for j, r in zip(slots, slot_results):
             self.add_adjoint(adj, inits[j], r)
 

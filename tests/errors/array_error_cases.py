@@ -23,6 +23,6 @@ def rank_three_dot(a):
 
 def writes_in_loop_reverse(x, n):
     out = np.zeros(n)
-    for i in range(n):  # ERR
+    for i in range(n):
         out[i] = x * i
     return np.sum(out * out)

@@ -140,6 +140,9 @@ NOT_AUDITED = {
     "setitem": "array element write with value semantics (tapes): array operand",
     "push": "growable-tape write (while loops): array operand",
     "trip_count": "len(range(start, stop, step)) on integers: nothing to differentiate",
+    **{name: "the undo log of reverse mode (state, not numbers); covered by "
+       "tests/transforms/test_array_loops.py" for name in
+       ("log_new", "log_len", "log_write", "log_undo_to", "log_undo_last")},
     # array primitives (issue 3: NumPy arrays); check_primitive audits scalar ops only
     "arange": "np.arange(start, stop, step): builds an array; nondiff, not a scalar function",
     "ones": "np.ones(shape): builds an array; nondiff, not a scalar function",

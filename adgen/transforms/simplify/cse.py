@@ -7,6 +7,7 @@ from adgen.ir.function import Function
 from adgen.ir.ops import Op, Region
 from adgen.ir.types import ArrayType
 from adgen.ir.values import Value
+from adgen.primitives import registry
 
 
 def _key(op: Op, subst):
@@ -23,7 +24,8 @@ def _region(region: Region, seen: dict, subst: dict[str, Value]) -> Region:
             regions = tuple(_region(sub, seen, subst) for sub in op.regions)
             ops.append(Op(op.opcode, operands, op.results, op.attrs, regions, op.loc))
             continue
-        if op.opcode == "undef" or any(isinstance(r.type, ArrayType) for r in op.results):
+        if (op.opcode == "undef" or not registry.get(op.opcode).pure
+                or any(isinstance(r.type, ArrayType) for r in op.results)):
             ops.append(Op(op.opcode, operands, op.results, op.attrs, (), op.loc))
             continue
         key = _key(op, subst)

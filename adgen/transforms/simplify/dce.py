@@ -36,8 +36,15 @@ def _mark(region: Region, live: set[str]) -> None:
                 live.add(op.regions[0].yields[0].name)
             for sub in op.regions:
                 _mark(sub, live)
-        elif any(r.name in live for r in op.results):
+        elif _is_effect(op) or any(r.name in live for r in op.results):
             live.update(v.name for v in op.operands)
+            live.update(r.name for r in op.results)
+
+
+def _is_effect(op: Op) -> bool:
+    from adgen.primitives import registry
+
+    return registry.get(op.opcode).effect
 
 
 def _live_slots(op: Op, live: set[str]) -> list[int]:
@@ -81,7 +88,7 @@ def _rebuild(region: Region, live: set[str]) -> Region:
             ops.append(Op(op.opcode, bounds + tuple(inits[k] for k in slots),
                           tuple(op.results[k] for k in slots), op.attrs, tuple(regions),
                           op.loc))
-        elif any(r.name in live for r in op.results):
+        elif _is_effect(op) or any(r.name in live for r in op.results):
             ops.append(op)
     return Region(region.args, tuple(ops), region.yields)
 

@@ -1,0 +1,69 @@
+"""Primitives of the undo log (reverse mode through loops that write arrays).
+
+These are the only impure primitives: they read and change the log, so they
+are never merged, moved or removed by the simplification passes. Arrays keep
+value semantics: `log_undo_to(a, log, mark)` yields the restored array.
+"""
+
+from __future__ import annotations
+
+
+from adgen.errors import AdgenDerivativeError
+from adgen.ir.types import I64, LOG
+from adgen.primitives.emit import call
+from adgen.primitives.registry import Primitive, register
+
+
+def no_derivative(b, op, *rest):
+    raise AdgenDerivativeError(
+        "forward mode over reverse mode through a loop that writes an array is not supported "
+        "yet (Hessians of such functions); use reverse mode or forward mode alone")
+
+
+def _log_type(types, attrs):
+    return (LOG,)
+
+
+def _log_new_impl():
+    return []
+
+
+def _len_type(types, attrs):
+    return (I64,)
+
+
+def _array_type(types, attrs):
+    return (types[0],)
+
+
+def _no_result(types, attrs):
+    return ()
+
+
+def _support(name):
+    def emit_support(args, attrs):
+        return call(f"_adgen.{name}", args)
+
+    emit_support.__name__ = f"emit_{name}"
+    return emit_support
+
+
+def _impl(name):
+    def run_support(*args, **attrs):
+        from adgen.codegen import support
+
+        return getattr(support, name)(*args)
+
+    run_support.__name__ = f"{name}_impl"
+    return run_support
+
+
+for _name, _rule, _nresults in (("log_new", _log_type, 1), ("log_len", _len_type, 1),
+                                ("log_write", _no_result, 0),
+                                ("log_undo_to", _array_type, 1),
+                                ("log_undo_last", _array_type, 1)):
+    register(Primitive(_name, _rule, _impl(_name), _support(_name), nresults=_nresults,
+                       jvp=no_derivative, vjp=no_derivative, pure=False, effect=True,
+                       inplace_operand=0 if _name.startswith("log_undo") else None,
+                       doc="undo log of reverse mode"))
+

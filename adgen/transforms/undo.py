@@ -1,0 +1,143 @@
+"""Array lineages and the undo log of reverse mode.
+
+A *lineage* is the set of array values that share one buffer in the user's
+program: an array, the results of writes into it (`a[i] = v`, `a[i] += v`),
+and the values a loop or an `if` carries it through. A lineage written inside
+a loop is *tracked*: every write into it first records the overwritten
+element in the lineage's log, so the reverse sweep can restore the array of
+any iteration in place (`log_undo_to`, `log_undo_last`) instead of keeping a
+copy per iteration: memory O(writes), time proportional to the user's loop.
+"""
+
+from __future__ import annotations
+
+from adgen.errors import AdgenDerivativeError
+from adgen.ir.function import Function
+from adgen.ir.ops import Op, Region
+from adgen.ir.types import ArrayType
+
+WRITES = ("setitem", "index_add")
+
+
+class Lineages:
+    """Union-find over array value names, and which lineages are tracked."""
+
+    def __init__(self, fn: Function):
+        self.parent: dict[str, str] = {}
+        self.tracked: set[str] = set()
+        self.written: dict[int, set[str]] = {}  # op id -> tracked lineages written inside
+        self._join_region(fn.body)
+        self._find_tracked(fn.body, 0)
+        self._check(fn.body, 0)
+        self._record_writes(fn.body)
+
+    def root(self, name: str) -> str:
+        while self.parent.get(name, name) != name:
+            name = self.parent[name]
+        return name
+
+    def of(self, value) -> str | None:
+        """The tracked lineage of `value`, or None."""
+        if not isinstance(value.type, ArrayType):
+            return None
+        r = self.root(value.name)
+        return r if r in self.tracked else None
+
+    def _union(self, a, b) -> None:
+        if isinstance(a.type, ArrayType) and isinstance(b.type, ArrayType):
+            ra, rb = self.root(a.name), self.root(b.name)
+            if ra != rb:
+                self.parent[rb] = ra
+
+    def _join_region(self, region: Region) -> None:
+        for op in region.ops:
+            if op.opcode in WRITES:
+                self._union(op.operands[0], op.result)
+            elif op.opcode == "if":
+                for k, r in enumerate(op.results):
+                    for sub in op.regions:
+                        self._union(r, sub.yields[k])
+            elif op.opcode in ("for", "while"):
+                offset = 1 if op.opcode == "for" else 0
+                inits = op.operands[3:] if offset else op.operands
+                body = op.regions[-1]
+                for k, r in enumerate(op.results):
+                    self._union(r, inits[k])
+                    self._union(r, body.yields[k])
+                    for sub in op.regions:
+                        self._union(r, sub.args[offset + k] if sub is body else sub.args[k])
+            for sub in op.regions:
+                self._join_region(sub)
+
+    def _find_tracked(self, region: Region, depth: int) -> None:
+        """Track the lineages a loop carries and writes into (at any depth of its body)."""
+        for op in region.ops:
+            if op.opcode in ("for", "while"):
+                body = op.regions[-1]
+                carried = body.args[1:] if op.opcode == "for" else body.args
+                written = _written_roots(body, self)
+                for arg in carried:
+                    if isinstance(arg.type, ArrayType) and self.root(arg.name) in written:
+                        self.tracked.add(self.root(arg.name))
+            for sub in op.regions:
+                self._find_tracked(sub, depth)
+
+    def _check(self, region: Region, depth: int) -> None:
+        """Tracked arrays may only be written element by element, and not replaced by a
+        fresh array inside a loop (the log could not restore that)."""
+        for op in region.ops:
+            for r in op.results:
+                lineage = self.of(r)
+                if lineage is None or op.opcode in ("if", "for", "while"):
+                    continue
+                if op.opcode in WRITES:
+                    spec = dict(op.attrs).get("index", ("i",))
+                    if any(part != "i" for part in spec) or len(spec) > 3:
+                        raise AdgenDerivativeError(
+                            f"{_where(op)}: reverse mode through a loop that assigns a slice "
+                            "of an array is not supported yet; assign element by element")
+                elif depth > 0:
+                    raise AdgenDerivativeError(
+                        f"{_where(op)}: reverse mode through a loop that both writes into an "
+                        "array and replaces it by a new array is not supported yet")
+            inner = depth + (1 if op.opcode in ("for", "while") else 0)
+            for sub in op.regions:
+                self._check(sub, inner)
+            if op.opcode in ("for", "while"):
+                body = op.regions[-1]
+                args = body.args[1:] if op.opcode == "for" else body.args
+                seen = [self.of(a) for a in args if self.of(a) is not None]
+                if len(seen) != len(set(seen)):
+                    raise AdgenDerivativeError(
+                        f"{_where(op)}: reverse mode through a loop carrying two names for one "
+                        "array is not supported")
+
+    def _record_writes(self, region: Region) -> set[str]:
+        found: set[str] = set()
+        for op in region.ops:
+            inner: set[str] = set()
+            for sub in op.regions:
+                inner |= self._record_writes(sub)
+            if op.regions:
+                self.written[id(op)] = inner
+            if op.opcode in WRITES and self.of(op.operands[0]) is not None:
+                inner.add(self.of(op.operands[0]))
+            found |= inner
+        return found
+
+    def written_in(self, op: Op) -> list[str]:
+        return sorted(self.written.get(id(op), ()))
+
+
+def _written_roots(region: Region, lineages: Lineages) -> set[str]:
+    found = set()
+    for op in region.ops:
+        if op.opcode in WRITES:
+            found.add(lineages.root(op.operands[0].name))
+        for sub in op.regions:
+            found |= _written_roots(sub, lineages)
+    return found
+
+
+def _where(op: Op) -> str:
+    return f"{op.loc.file}:{op.loc.line}" if op.loc else "?"
