@@ -428,39 +428,45 @@ class Jacobian:
     def __call__(self, *args):
         primal = self.forward.bind(list(args), {})
         inputs = [primal[i] for i in self.argnums]
-        zeros = [_zeros_like(x) for x in inputs]
-        value, _ = self.forward(*primal, *zeros)
-        if isinstance(value, tuple):
-            raise AdgenTypeError("jacobian needs a function with one output (a float or an "
-                                 "array); use jvp/vjp for tuples")
+        value, _ = self.forward(*primal, *[_zeros_like(x) for x in inputs])
+        outputs = list(value) if isinstance(value, tuple) else [value]
         n_in = sum(max(np.size(x), 1) for x in inputs)
+        n_out = sum(max(np.size(v), 1) for v in outputs)
         mode = self.mode
         if mode == "auto":
-            mode = "fwd" if n_in < np.size(value) else "rev"
-        out_shape = np.shape(value)
-        blocks = [np.zeros(out_shape + np.shape(x)) for x in inputs]
+            mode = "fwd" if n_in < n_out else "rev"
+        # blocks[o][j]: d output o / d input j, shaped out_o.shape + in_j.shape
+        blocks = [[np.zeros(np.shape(v) + np.shape(x)) for x in inputs] for v in outputs]
         if mode == "fwd":
             for j, x in enumerate(inputs):
                 for index in np.ndindex(np.shape(x)):
                     seeds = [_zeros_like(t) for t in inputs]
-                    if np.shape(x):
-                        seeds[j][index] = 1.0
-                    else:
-                        seeds[j] = np.float64(1.0)
+                    seeds[j] = _unit(x, index)
                     _, tangent = self.forward(*primal, *seeds)
-                    blocks[j][(Ellipsis,) + index] = tangent
+                    tangents = tangent if isinstance(value, tuple) else (tangent,)
+                    for o, t in enumerate(tangents):
+                        blocks[o][j][(Ellipsis,) + index] = t
         else:
-            for index in np.ndindex(out_shape):
-                cotangent = np.zeros(out_shape)
-                if out_shape:
-                    cotangent[index] = 1.0
-                else:
-                    cotangent = np.float64(1.0)
-                _, grads = self.reverse(*primal, cotangent)  # a tuple: argnums is a tuple
-                for j, g in enumerate(grads):
-                    blocks[j][index] = g
-        out = [float(b) if b.ndim == 0 else b for b in blocks]
-        return out[0] if self.single else tuple(out)
+            for o, v in enumerate(outputs):
+                for index in np.ndindex(np.shape(v)):
+                    cts = [_zeros_like(w) for w in outputs]
+                    cts[o] = _unit(v, index)
+                    cotangent = tuple(cts) if isinstance(value, tuple) else cts[0]
+                    _, grads = self.reverse(*primal, cotangent)  # a tuple: argnums is a tuple
+                    for j, g in enumerate(grads):
+                        blocks[o][j][index] = g
+        result = [[float(b) if b.ndim == 0 else b for b in row] for row in blocks]
+        per_output = [row[0] if self.single else tuple(row) for row in result]
+        return tuple(per_output) if isinstance(value, tuple) else per_output[0]
+
+
+def _unit(like, index):
+    """A one-hot array shaped like `like` (or 1.0 for a scalar)."""
+    if not np.shape(like):
+        return np.float64(1.0)
+    out = np.zeros(np.shape(like))
+    out[index] = 1.0
+    return out
 
 
 def jacobian(fn=None, argnums=0, mode="auto", backend="numba"):

@@ -79,3 +79,15 @@ def test_hvp_without_forming_the_hessian(point, backend):
     H = adgen.hessian(energy, backend="python")(x, A)
     np.testing.assert_allclose(adgen.hvp(energy, backend=backend)(x, A, v), H @ v,
                                rtol=1e-12, atol=1e-14)
+
+
+def polar(x, y):
+    return np.hypot(x, y), np.arctan2(y, x)
+
+
+@pytest.mark.parametrize("mode", ["fwd", "rev", "auto"])
+def test_jacobian_of_a_tuple_function_is_a_tuple_like_jax(mode):
+    (dr_dx, dr_dy), (dt_dx, dt_dy) = adgen.jacobian(polar, argnums=(0, 1), mode=mode,
+                                                   backend="python")(3.0, 4.0)
+    assert (dr_dx, dr_dy) == (pytest.approx(0.6), pytest.approx(0.8))
+    assert (dt_dx, dt_dy) == (pytest.approx(-4 / 25), pytest.approx(3 / 25))
