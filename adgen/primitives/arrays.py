@@ -17,7 +17,7 @@ import numpy as np
 
 from adgen.errors import AdgenDerivativeError
 from adgen.ir.types import BOOL, F64, I64, NUMPY_DTYPES, SCALARS, ArrayType
-from adgen.primitives.derive import fconst, unbroadcast
+from adgen.primitives.derive import fconst, shaped_like_first, unbroadcast
 from adgen.primitives.emit import call, dotted
 from adgen.primitives.registry import Primitive, Scatter, Zero, register
 
@@ -388,17 +388,7 @@ def emit_push(args, attrs):
     return call("_adgen.push", args)
 
 
-def push_jvp(b, op, tangents):
-    ta, _, tv = tangents
-    if isinstance(ta, Zero) and isinstance(tv, Zero):
-        return [Zero(op.result.type)]
-    a, k, v = op.operands
-    ta = materialize(b, ta, a)
-    tv = fconst(b, 0.0, v) if isinstance(tv, Zero) else tv
-    return [b.emit("push", ta, k, tv)]
-
-
-register(Primitive("push", _push_type, _push_impl, emit_push, jvp=push_jvp, vjp=no_vjp,
+register(Primitive("push", _push_type, _push_impl, emit_push, jvp=_store_jvp, vjp=no_vjp,
                    inplace_operand=0,
                    doc="a with a[k] = v, doubling the capacity when k == len(a)"))
 
@@ -498,14 +488,6 @@ def sum_like_jvp(b, op, tangents):
     return [b.emit("sum_like", t, op.operands[1])]
 
 
-def sum_like_vjp(b, op, cotangents, active):
-    (ct,) = cotangents
-    out = [Zero(v.type) for v in op.operands]
-    if active[0] and not isinstance(ct, Zero):
-        out[0] = b.emit("broadcast_like", ct, op.operands[0])
-    return out
-
-
 register(Primitive("sum_like", _sum_like_type, _sum_like_impl, emit_sum_like,
-                   jvp=sum_like_jvp, vjp=sum_like_vjp,
+                   jvp=sum_like_jvp, vjp=shaped_like_first("broadcast_like"),
                    doc="g summed down to the shape of `like` (reversed broadcasting)"))

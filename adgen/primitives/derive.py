@@ -82,3 +82,18 @@ def broadcast_to(b, t, out):
     if ndim_of(t.type) < ndim_of(out.type):
         return b.emit("broadcast_like", t, out)
     return t
+
+
+def shaped_like_first(opcode: str):
+    """The adjoint rule of an op that only changes the shape of its first operand:
+    the cotangent, brought back to that operand's shape by `opcode`."""
+
+    def shape_back_vjp(b, op, cotangents, active):
+        (ct,) = cotangents
+        out = [Zero(v.type) for v in op.operands]
+        if active[0] and not isinstance(ct, Zero):
+            out[0] = b.emit(opcode, ct, op.operands[0])
+        return out
+
+    shape_back_vjp.__name__ = f"{opcode}_back_vjp"
+    return shape_back_vjp

@@ -8,6 +8,7 @@ import ast
 import numpy as np
 
 from adgen.ir.types import I64, ArrayType, promote
+from adgen.primitives.derive import shaped_like_first
 from adgen.primitives.emit import call, literal
 from adgen.primitives.registry import Primitive, Zero, register
 
@@ -29,14 +30,15 @@ def dot_type(types, attrs):
     return (ArrayType(dtype, ndim) if ndim else dtype,)
 
 
-def dot_jvp(b, op, tangents):
+def bilinear_jvp(b, op, tangents):
+    """For ops linear in each operand (dot, outer): op(ta, y) + op(x, tb)."""
     ta, tb = tangents
     x, y = op.operands
     out = Zero(op.result.type)
     if not isinstance(ta, Zero):
-        out = b.emit("dot", ta, y)
+        out = b.emit(op.opcode, ta, y)
     if not isinstance(tb, Zero):
-        term = b.emit("dot", x, tb)
+        term = b.emit(op.opcode, x, tb)
         out = term if isinstance(out, Zero) else b.emit("add", out, term)
     return [out]
 
@@ -71,7 +73,7 @@ def emit_dot(args, attrs):
     return call("np.dot", args)
 
 
-register(Primitive("dot", dot_type, _dot_impl, emit_dot, jvp=dot_jvp, vjp=dot_vjp,
+register(Primitive("dot", dot_type, _dot_impl, emit_dot, jvp=bilinear_jvp, vjp=dot_vjp,
                    python_names=("numpy.dot", "numpy.matmul"), doc="np.dot, np.matmul, @"))
 
 
@@ -80,18 +82,6 @@ def outer_type(types, attrs):
     if _nd(a) != 1 or _nd(b) != 1:
         raise TypeError("outer takes two 1-D arrays")
     return (ArrayType(promote(_dtype(a), _dtype(b)), 2),)
-
-
-def outer_jvp(b, op, tangents):
-    ta, tb = tangents
-    x, y = op.operands
-    out = Zero(op.result.type)
-    if not isinstance(ta, Zero):
-        out = b.emit("outer", ta, y)
-    if not isinstance(tb, Zero):
-        term = b.emit("outer", x, tb)
-        out = term if isinstance(out, Zero) else b.emit("add", out, term)
-    return [out]
 
 
 def outer_vjp(b, op, cotangents, active):
@@ -111,7 +101,7 @@ def emit_outer(args, attrs):
     return call("np.outer", args)
 
 
-register(Primitive("outer", outer_type, _outer_impl, emit_outer, jvp=outer_jvp,
+register(Primitive("outer", outer_type, _outer_impl, emit_outer, jvp=bilinear_jvp,
                    vjp=outer_vjp, python_names=("numpy.outer",), doc="np.outer(a, b)"))
 
 
@@ -166,16 +156,8 @@ def emit_reshape(args, attrs):
     return call("_adgen.reshape", [args[0], shape])
 
 
-def reshape_vjp(b, op, cotangents, active):
-    (ct,) = cotangents
-    out = [Zero(v.type) for v in op.operands]
-    if active[0] and not isinstance(ct, Zero):
-        out[0] = b.emit("reshape_like", ct, op.operands[0])
-    return out
-
-
 register(Primitive("reshape", reshape_type, _reshape_impl, emit_reshape, jvp=linear_jvp,
-                   vjp=reshape_vjp, doc="a.reshape(d0, d1, ...) / np.reshape(a, (d0, ...))"))
+                   vjp=shaped_like_first("reshape_like"), doc="a.reshape(d0, d1, ...) / np.reshape(a, (d0, ...))"))
 
 
 def reshape_like_type(types, attrs):
@@ -190,16 +172,8 @@ def emit_reshape_like(args, attrs):
     return call("_adgen.reshape_like", args)
 
 
-def reshape_like_vjp(b, op, cotangents, active):
-    (ct,) = cotangents
-    out = [Zero(v.type) for v in op.operands]
-    if active[0] and not isinstance(ct, Zero):
-        out[0] = b.emit("reshape_like", ct, op.operands[0])
-    return out
-
-
 register(Primitive("reshape_like", reshape_like_type, _reshape_like_impl, emit_reshape_like,
-                   jvp=linear_jvp, vjp=reshape_like_vjp, doc="g reshaped like `like`"))
+                   jvp=linear_jvp, vjp=shaped_like_first("reshape_like"), doc="g reshaped like `like`"))
 
 
 def _join_type(types, attrs, stacked):

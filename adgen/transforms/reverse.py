@@ -171,13 +171,7 @@ class _Reverse:
                                                         name="mark")
         regions = []
         for region in op.regions:
-            inner = scope.child()
-            args = []
-            for a in region.args:
-                new = fresh_value(self.names, a) if fresh else a
-                inner.subst[a.name] = new
-                self.track_value(a, new, inner)
-                args.append(new)
+            inner, args = self.enter(region, scope, fresh)
             b.open_block()
             for inner_op in region.ops:
                 self.clone(inner_op, inner, fresh)
@@ -189,6 +183,17 @@ class _Reverse:
         self.track(op, results, scope)
         b.loc = op.loc
         b.append(Op(op.opcode, operands, tuple(results), op.attrs, tuple(regions), op.loc))
+
+    def enter(self, region, scope: Scope, fresh: bool):
+        """A child scope for copying `region`, and the copy's region arguments."""
+        inner = scope.child()
+        args = []
+        for a in region.args:
+            new = fresh_value(self.names, a) if fresh else a
+            inner.subst[a.name] = new
+            self.track_value(a, new, inner)
+            args.append(new)
+        return inner, args
 
     def track(self, op: Op, results, scope: Scope) -> None:
         for original, new in zip(op.results, results):
@@ -238,13 +243,7 @@ class _Reverse:
             tape_inits.append(b.emit("empty", size, attrs={"dtype": "i64"}, name="mark_tape"))
         regions = []
         for region in op.regions:
-            inner = scope.child()
-            args = []
-            for a in region.args:
-                new = fresh_value(self.names, a) if fresh else a
-                inner.subst[a.name] = new
-                self.track_value(a, new, inner)
-                args.append(new)
+            inner, args = self.enter(region, scope, fresh)
             tape_args = [b.value(t.name, t.type) for t in tape_inits]
             counter = b.value("k", I64)
             b.open_block()
