@@ -16,7 +16,6 @@ from adgen.ir.function import Function
 from adgen.ir.ops import Op, Region
 from adgen.ir.types import ArrayType
 from adgen.primitives import registry
-from adgen.primitives.emit import literal
 
 INDENT = "    "
 _AUG = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/"}
@@ -40,8 +39,7 @@ class _Printer:
     def expr(self, value) -> ast.expr:
         name = value.name
         if name in self.layout.literal:
-            op = self.layout.defining[name]
-            return literal(op.attr("value"))
+            return self.op_expr(self.layout.defining[name])
         if name in self.layout.inline:
             return self.op_expr(self.layout.defining[name])
         return ast.Name(id=self.layout.name(value), ctx=ast.Load())

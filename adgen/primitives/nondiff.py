@@ -204,7 +204,10 @@ def _const_impl(value, type):
 
 
 def emit_const(args, attrs):
-    return literal(attrs["value"])
+    node = literal(attrs["value"])
+    if attrs.get("type") is not None and str(attrs["type"]) == "f32":
+        return call("np.float32", [node])  # a bare literal would be float64 under Numba
+    return node
 
 
 def zero_jvp(b, op, tangents):
