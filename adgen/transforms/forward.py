@@ -57,7 +57,7 @@ class _Forward:
         self.b.append(op)
         prim = registry.get(op.opcode)
         tangents = [self.tangent(tan, v) for v in op.operands]
-        if prim.nondiff or all(isinstance(t, Zero) for t in tangents):
+        if not prim.effect and (prim.nondiff or all(isinstance(t, Zero) for t in tangents)):
             return
         if prim.jvp is None:
             raise AdgenDerivativeError(f"{_where(op)}: primitive {op.opcode!r} has no tangent "

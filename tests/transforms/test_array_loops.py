@@ -105,3 +105,21 @@ def test_reverse_loop_copies_no_array():
     source = adgen.source(adgen.grad(cases.recurrence, argnums=(0, 1)), A5, 0.8)
     assert ".copy()" not in source
     assert "log_undo_to" in source and "log_write" in source
+
+
+@pytest.mark.parametrize("backend", ["python", "numba"])
+@pytest.mark.parametrize("fn, args", [(cases.recurrence, (A5, 0.8)), (cases.overwrite, (A5, 0.9)),
+                                      (cases.branchy, (A5, 1.3))],
+                         ids=["recurrence", "overwrite", "branchy"])
+def test_hessian_through_array_writes(fn, args, backend):
+    H = adgen.hessian(fn, argnums=1, backend=backend)(*args)
+    g = adgen.grad(fn, argnums=1, backend=backend)
+    assert H == pytest.approx(fd(g, args, 1), rel=1e-5, abs=1e-8)
+    v = RNG.normal(size=5)
+    hv = adgen.hvp(fn, argnums=0, backend=backend)(*args, v)
+    ga = adgen.grad(fn, argnums=0, backend=backend)
+    h = 1e-6
+    plus, minus = list(args), list(args)
+    plus[0] = args[0] + h * v
+    minus[0] = args[0] - h * v
+    np.testing.assert_allclose(hv, (ga(*plus) - ga(*minus)) / (2 * h), rtol=1e-5, atol=1e-7)
