@@ -49,6 +49,7 @@ class _Builder:
         self.def_pos: dict[str, int] = {}
         self.use_pos: dict[str, list[int]] = {}
         self.parent: dict[str, str] = {}
+        self.slot: dict[str, tuple] = {}  # loop result / region arg -> (loop id, slot)
 
     # pass 1: uses and inlining --------------------------------------------------------
     def count(self, region: Region) -> None:
@@ -191,6 +192,8 @@ class _Builder:
         ra, rb = self.find(a), self.find(b)
         if ra == rb:
             return True
+        if self.different_slots(ra, rb):
+            return False
         if not force:
             for x in self.members(ra):
                 for y in self.members(rb):
@@ -201,6 +204,13 @@ class _Builder:
         self.parent[rb] = ra
         return True
 
+    def different_slots(self, ra: str, rb: str) -> bool:
+        """Whether the two groups hold different carried values of one loop: each needs its
+        own variable around the loop's back edge, even where one of them looks dead."""
+        slots_a = {self.slot[m] for m in self.members(ra) if m in self.slot}
+        slots_b = {self.slot[m] for m in self.members(rb) if m in self.slot}
+        return any(x[0] == y[0] and x[1] != y[1] for x in slots_a for y in slots_b)
+
     def share(self, region: Region) -> None:
         for op in region.ops:
             if op.opcode in ("for", "while"):
@@ -208,8 +218,10 @@ class _Builder:
                 inits = op.operands[3:] if offset else op.operands
                 body = op.regions[-1]
                 for k, result in enumerate(op.results):
+                    self.slot[result.name] = (id(op), k)
                     for sub in op.regions:
                         arg = sub.args[offset + k] if sub is body else sub.args[k]
+                        self.slot[arg.name] = (id(op), k)
                         self.merge(result.name, arg.name, force=True)
                 for k, result in enumerate(op.results):
                     self.merge(result.name, body.yields[k].name)
