@@ -211,11 +211,13 @@ class _Builder:
         slots_b = {self.slot[m] for m in self.members(rb) if m in self.slot}
         return any(x[0] == y[0] and x[1] != y[1] for x in slots_a for y in slots_b)
 
-    def share(self, region: Region) -> None:
+    def bind_slots(self, region: Region) -> None:
+        """A loop's result, region arguments and carried variable are one variable per
+        slot. Done for the whole function before any optional sharing, so that no
+        optional merge is made without the slots it will be forced together with."""
         for op in region.ops:
             if op.opcode in ("for", "while"):
                 offset = 1 if op.opcode == "for" else 0
-                inits = op.operands[3:] if offset else op.operands
                 body = op.regions[-1]
                 for k, result in enumerate(op.results):
                     self.slot[result.name] = (id(op), k)
@@ -223,6 +225,15 @@ class _Builder:
                         arg = sub.args[offset + k] if sub is body else sub.args[k]
                         self.slot[arg.name] = (id(op), k)
                         self.merge(result.name, arg.name, force=True)
+            for sub in op.regions:
+                self.bind_slots(sub)
+
+    def share(self, region: Region) -> None:
+        for op in region.ops:
+            if op.opcode in ("for", "while"):
+                offset = 1 if op.opcode == "for" else 0
+                inits = op.operands[3:] if offset else op.operands
+                body = op.regions[-1]
                 for k, result in enumerate(op.results):
                     self.merge(result.name, body.yields[k].name)
                     self.merge(result.name, inits[k].name)
@@ -255,6 +266,7 @@ class _Builder:
         at = self.tick(())
         for v in self.fn.body.yields:
             self.use(v, at, [])
+        self.bind_slots(self.fn.body)
         self.share(self.fn.body)
         for name, uses in self.uses.items():
             if len(uses) > 1 or name in self.params:
