@@ -164,7 +164,8 @@ class _Printer:
         else:
             self.emit(depth, "while True:")
             self.region(cond, depth + 1)
-            self.emit(depth + 1, f"if not {self.text(cond.yields[0])}:")
+            test = ast.UnaryOp(op=ast.Not(), operand=self.expr(cond.yields[0]))
+            self.emit(depth + 1, f"if {ast.unparse(test)}:")
             self.emit(depth + 2, "break")
         if self.region(body, depth + 1, op.results) == 0:
             self.emit(depth + 1, "pass")

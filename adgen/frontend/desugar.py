@@ -57,14 +57,21 @@ def _contains(nodes, kinds) -> bool:
 
 
 class _Desugarer:
-    def __init__(self):
+    def __init__(self, taken=()):
         self.counters: dict[str, int] = {}
+        self.taken = set(taken)  # the user's names: flags never capture one of them
         self.uses_return_flag = False
         self.pending: list = []  # statements to put before the current loop
+        self.ret = self.fresh(RET)
+        self.returned = self.fresh(RETURNED)
 
     def fresh(self, base: str) -> str:
-        n = self.counters[base] = self.counters.get(base, 0) + 1
-        return f"{base}_{n}" if n > 1 else base
+        while True:
+            n = self.counters[base] = self.counters.get(base, 0) + 1
+            name = f"{base}_{n}" if n > 1 else base
+            if name not in self.taken:
+                self.taken.add(name)
+                return name
 
     # blocks -------------------------------------------------------------
     def block(self, stmts, loop):
@@ -86,8 +93,8 @@ class _Desugarer:
         if isinstance(stmt, ast.Return):
             self.uses_return_flag = True
             value = stmt.value if stmt.value is not None else ast.Constant(None)
-            return [_assign(RET, value, stmt),
-                    _assign(RETURNED, ast.Constant(True), stmt)], {RETURNED}
+            return [_assign(self.ret, value, stmt),
+                    _assign(self.returned, ast.Constant(True), stmt)], {self.returned}
         if isinstance(stmt, ast.Break):
             return [_assign(loop[0], ast.Constant(True), stmt)], {loop[0]}
         if isinstance(stmt, ast.Continue):
@@ -111,7 +118,7 @@ class _Desugarer:
         if loop and _contains(stmts, (ast.Continue,)):
             flags.add(loop[1])
         if _contains(stmts, (ast.Return,)):
-            flags.add(RETURNED)
+            flags.add(self.returned)
         return flags
 
     # loops ----------------------------------------------------------------
@@ -129,8 +136,8 @@ class _Desugarer:
             body.insert(0, _assign(flags[1], ast.Constant(False), stmt))
         if breaks:
             before.append(_assign(flags[0], ast.Constant(False), stmt))
-        stops = [f for f in (flags[0], RETURNED if returns else None) if f]
-        exits = {RETURNED} if returns else set()
+        stops = [f for f in (flags[0], self.returned if returns else None) if f]
+        exits = {self.returned} if returns else set()
         if not stops:
             new = copy.copy(stmt)
             new.body = body
@@ -200,6 +207,8 @@ class _Desugarer:
 def desugar(tree: ast.FunctionDef) -> ast.FunctionDef:
     """A copy of `tree` whose only `return` is its last statement."""
     tree = copy.deepcopy(tree)
+    taken = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
+    taken |= {a.arg for a in ast.walk(tree) if isinstance(a, ast.arg)}
     body = list(tree.body)
     if body and isinstance(body[0], ast.Expr) and isinstance(
             getattr(body[0], "value", None), ast.Constant):
@@ -210,10 +219,10 @@ def desugar(tree: ast.FunctionDef) -> ast.FunctionDef:
         if not body:
             tree.body = [ast.Return(value=ast.Constant(None))]
         else:
-            tree.body = _Desugarer().block(body[:-1], None) + [body[-1]]
+            tree.body = _Desugarer(taken).block(body[:-1], None) + [body[-1]]
         return tree
-    sugar = _Desugarer()
-    new_body = [_assign(RETURNED, ast.Constant(False), tree)] + sugar.block(body, None)
-    new_body.append(_located(ast.Return(value=_name(RET)), body[-1]))
+    sugar = _Desugarer(taken)
+    new_body = [_assign(sugar.returned, ast.Constant(False), tree)] + sugar.block(body, None)
+    new_body.append(_located(ast.Return(value=_name(sugar.ret)), body[-1]))
     tree.body = new_body
     return tree

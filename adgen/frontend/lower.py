@@ -97,8 +97,7 @@ def _is_boolean_shaped(node) -> bool:
         return True
     if isinstance(node, ast.Constant) and isinstance(node.value, bool):
         return True
-    return isinstance(node, ast.Name) and node.id.startswith(("_break", "_continue",
-                                                               "_returned"))
+    return False  # a name may hold any value: truthiness is taken with a cast
 
 
 def _is_safe(node) -> bool:

@@ -20,11 +20,17 @@ from adgen.ir.values import Loc, Value
 _SUFFIX = re.compile(r"^(.*?)(?:_(\d+))?$")
 
 
+# Names generated code relies on: a user variable with one of these names is renamed
+# (np -> np_1) so that it cannot shadow the module or builtin the code calls.
+RESERVED = frozenset({"np", "math", "_adgen", "len", "range", "float", "int", "bool", "min",
+                      "max", "abs", "True", "False", "None"})
+
+
 class NameTable:
-    """Hands out unique SSA names: `x`, then `x_1`, `x_2`, ..."""
+    """Hands out unique SSA names: `x`, then `x_1`, `x_2`, ... (never a RESERVED name)."""
 
     def __init__(self, taken=()):
-        self.used: set[str] = set(taken)
+        self.used: set[str] = set(taken) | RESERVED
         self._next: dict[str, int] = {}
 
     def fresh(self, hint: str) -> str:
