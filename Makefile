@@ -1,12 +1,13 @@
 # Two commands do everything on a fresh machine with only Python:
 #   make demo   -- virtual environment, install adgen, run examples/quickstart.py
-#   make test   -- the same set-up, then the whole test suite
+#   make test   -- the same set-up, then the whole test suite (on every core)
+#   make fuzz N=3000 -- the random-program fuzzer with N programs (CI runs 300)
 PYTHON ?= python3
 VENV   ?= .venv
 PY      = $(VENV)/bin/python
 STAMP   = $(VENV)/.installed
 
-.PHONY: demo test venv clean
+.PHONY: demo test fuzz venv clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,7 +21,10 @@ demo: $(STAMP)
 	$(PY) examples/quickstart.py
 
 test: $(STAMP)
-	$(PY) -m pytest
+	$(PY) -m pytest -n auto
+
+fuzz: $(STAMP)
+	ADGEN_FUZZ_N=$(or $(N),300) $(PY) -m pytest tests/fuzz -p no:cacheprovider
 
 clean:
 	rm -rf $(VENV) .pytest_cache
