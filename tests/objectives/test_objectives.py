@@ -81,8 +81,6 @@ CASES = {
 NAMES = list(CASES)
 REVERSE = [(name, version) for name in NAMES for version in ("vectorized", "loops")
            if version not in CASES[name].forward_only]
-FORWARD_ONLY = [(name, version) for name in NAMES for version in ("vectorized", "loops")
-                if version in CASES[name].forward_only]
 FORWARD = [(name, version) for name in NAMES for version in ("vectorized", "loops")
            if version in CASES[name].forward_only or CASES[name].check_forward]
 
@@ -273,18 +271,6 @@ def test_forward_modes_of_both_versions_agree(name, backend):
     _, vectorized = forward(name, "vectorized", backend)
     _, loops = forward(name, "loops", backend)
     np.testing.assert_allclose(loops, vectorized, rtol=1e-9, atol=1e-12)
-
-
-@pytest.mark.parametrize("backend", BACKENDS)
-@pytest.mark.parametrize("name,version", FORWARD_ONLY)
-def test_reverse_mode_not_yet_supported(name, version, backend):
-    """Fails once reverse mode supports what a `forward_only` version does: then move
-    the case to the full checks. (Empty since reverse mode supports loops that write
-    arrays: the LSTM versions moved.)"""
-    case = CASES[name]
-    with pytest.raises(adgen.AdgenDerivativeError, match="loop that carries an array"):
-        adgen.grad(case.function(version), argnums=case.argnums,
-                   backend=backend)(*copy_args(case.args))
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
