@@ -217,8 +217,10 @@ class Transformed:
             # IEEE semantics as under Numba (error_model="numpy"): 1/0 is inf, not an error.
             primal = [np.float64(a) if type(a) is float else a for a in primal]
             with np.errstate(all="ignore"):
-                return self.finish(compiled, primal, rest)
-        return self.finish(compiled, primal, rest)
+                out = self.finish(compiled, primal, rest)
+        else:
+            out = self.finish(compiled, primal, rest)
+        return _unaliased(out, list(primal) + list(rest))
 
     def finish(self, compiled: Compiled, primal, rest):
         func, k = compiled.func, len(self.argnums)
@@ -279,6 +281,24 @@ class Transformed:
         grads = tuple(grads)
         return grads[0] if self.single else grads
 
+
+
+def _unaliased(out, inputs):
+    """`out` with every array that is one of the caller's arrays, or that appears twice,
+    replaced by a copy (generated code may return an input as it is: d(x @ y)/dx = y)."""
+    seen = {id(a) for a in inputs if isinstance(a, np.ndarray)}
+    seen |= {id(b) for a in inputs if isinstance(a, tuple) for b in a}
+
+    def fresh(value):
+        if isinstance(value, tuple):
+            return tuple(fresh(v) for v in value)
+        if isinstance(value, np.ndarray):
+            if id(value) in seen:
+                return value.copy()
+            seen.add(id(value))
+        return value
+
+    return fresh(out)
 
 
 def _zeros_like(x):

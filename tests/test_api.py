@@ -114,3 +114,37 @@ def test_generated_module_is_a_real_file():
     path = inspect.getsourcefile(compiled.func)
     with open(path) as handle:
         assert handle.read() == compiled.source
+
+
+def inner_product(x, y):
+    return np.dot(x, y)
+
+
+def plus(a, b):
+    return a + b
+
+
+@pytest.mark.parametrize("backend", ["python", "numba"])
+def test_results_never_alias_the_callers_arrays(backend):
+    x, y = np.array([1.0, 2.0]), np.array([3.0, 4.0])
+    gx, gy = adgen.grad(inner_product, argnums=(0, 1), backend=backend)(x, y)
+    np.testing.assert_array_equal(gx, y)
+    assert gx is not y and gy is not x
+    w = np.array([0.5, -1.0])
+    _, (ga, gb) = adgen.vjp(plus, argnums=(0, 1), backend=backend)(x, y, w)
+    assert ga is not w and gb is not w and ga is not gb
+    ga += 1.0
+    np.testing.assert_array_equal(w, [0.5, -1.0])
+    np.testing.assert_array_equal(gb, [0.5, -1.0])
+
+
+def last_axis(A):
+    return np.sum(np.max(A, axis=-1) ** 2) + np.sum(np.mean(A, axis=-1, keepdims=True))
+
+
+@pytest.mark.parametrize("backend", ["python", "numba"])
+def test_negative_axis_on_both_backends(backend):
+    A = np.array([[1.0, 3.0, 2.0], [0.5, -1.0, 4.0]])
+    g = adgen.grad(last_axis, backend=backend)(A)
+    expected = np.array([[0, 6.0, 0], [0, 0, 8.0]]) + 1.0 / 3.0
+    np.testing.assert_allclose(g, expected, rtol=1e-14)

@@ -48,8 +48,18 @@ def _reduce_impl(x, how, axis=None, keepdims=False):
     return getattr(np, how)(x, axis=axis, keepdims=keepdims)
 
 
+def _normalized_axis(attrs, index):
+    """The `axis` attribute made non-negative with the rank of operand `index`."""
+    axis = attrs.get("axis")
+    types = attrs.get("_types", ())
+    if axis is not None and axis < 0 and len(types) > index and isinstance(types[index],
+                                                                           ArrayType):
+        axis %= types[index].ndim
+    return axis
+
+
 def emit_reduce(args, attrs):
-    how, axis = attrs["how"], attrs.get("axis")
+    how, axis = attrs["how"], _normalized_axis(attrs, 0)
     (x,) = args
     if axis is None:
         return call(f"np.{how}", [x])
@@ -133,7 +143,7 @@ def _spread_impl(g, x, axis=None):
 
 
 def emit_spread(args, attrs):
-    return call("_adgen.spread_axis", [args[0], args[1], literal(attrs.get("axis"))])
+    return call("_adgen.spread_axis", [args[0], args[1], literal(_normalized_axis(attrs, 1))])
 
 
 def spread_jvp(b, op, tangents):

@@ -2379,7 +2379,7 @@ NOT_YET_NUMBA = {"pow_s_mn", "pow_s_n", "pow_s_mn_arr", "pow_s_n_arr", "method_m
                  "stack_2d_axis2"} | {
     f"{how}_2d_axism1{keep}" for how in _HOWS for keep in ("", "_keep")}
 NOT_YET_F32 = {"full_shape0"}
-NOT_YET_NUMBA_F32 = {"mlp", "scaled_literal"}
+NOT_YET_NUMBA_F32 = {"mlp", "scaled_literal", "full_shape0"}
 
 _NAMES = {c.name for c in SCALAR_CASES + ARRAY_CASES + NOT_YET_SCALAR_CASES
           + NOT_YET_ARRAY_CASES}
