@@ -114,6 +114,8 @@ def known_bug_negated_while_condition(t) -> bool:
 
 
 N_PROGRAMS = int(os.environ.get("ADGEN_FUZZ_N", "300"))
+HESSIAN_EVERY = int(os.environ.get("ADGEN_FUZZ_HESSIAN_EVERY", "5"))   # 1: every program
+NUMBA_EVERY = int(os.environ.get("ADGEN_FUZZ_NUMBA_EVERY", "10"))
 SAVE_DIR = os.environ.get("ADGEN_FUZZ_SAVE")
 
 LO, HI = -1.5, 1.5
@@ -434,7 +436,8 @@ def test_fuzz(program, ns, selector):
     STATS["programs"] += 1
     module = load_source(program.source)
     # selector % 10 is about uniform; 0 (what hypothesis shrinks to) runs the cheapest checks
-    t = Transforms(module.prog, hessian=selector % 5 == 4, numba=selector % 10 == 9)
+    t = Transforms(module.prog, hessian=selector % HESSIAN_EVERY == HESSIAN_EVERY - 1,
+                   numba=selector % NUMBA_EVERY == NUMBA_EVERY - 1)
     rng = random.Random(hashlib.sha256(program.source.encode()).hexdigest() + repr(ns))
     done = []
     failure = None
