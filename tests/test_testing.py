@@ -228,3 +228,153 @@ def test_the_checks_see_the_restored_registry_again():
     """The transforms that check_* cache per function follow the registry's state."""
     check_vjp(uses_tanh_pair, (0.4, -1.1), argnums=(0, 1))
     check_grads(uses_tanh, (0.4, -1.1), argnums=(0, 1), order=2)
+
+
+# arrays ---------------------------------------------------------------------------------------
+X = np.array([0.3, -1.2, 2.0])
+Y = np.array([1.1, 0.4, -0.8])
+A = np.array([[0.5, -0.4, 1.3], [2.0, 0.1, -0.7]])
+_SIN = _REGISTRY["sin"]
+
+
+def sum_sin(x):
+    return np.sum(np.sin(x) * x)
+
+
+def matvec(A, x):
+    return A @ x
+
+
+def matmat(A, B):
+    return np.tanh(A @ B)
+
+
+def sum_and_sines(x, y):
+    return np.sum(x * y), np.sin(x) * y[0]
+
+
+def weighted(A, s):
+    return np.sum(np.sin(A) * A) * s + s * s
+
+
+def squares_in_place(x):
+    for i in range(len(x)):
+        x[i] = x[i] * x[i]
+    return np.sum(np.sin(x))
+
+
+def test_the_checks_pass_on_array_functions():
+    check_grads(sum_sin, (X,), order=2)
+    check_jvp(sum_sin, (X,))
+    check_vjp(sum_sin, (X,))
+    for seed in range(2):
+        check_jvp(matvec, (A, X), argnums=(0, 1), seed=seed)
+        check_vjp(matvec, (A, X), argnums=(0, 1), seed=seed)
+        check_jvp(sum_and_sines, (X, Y), argnums=(0, 1), seed=seed)
+        check_vjp(sum_and_sines, (X, Y), argnums=(0, 1), seed=seed)
+    check_jvp(matmat, (A, A.T), argnums=(0, 1))
+    check_vjp(matmat, (A, A.T), argnums=1)
+    check_grads(weighted, (A, 1.5), argnums=(0, 1), order=2)  # a 2-D and a float argument
+    check_grads(weighted, (A, 1.5), argnums=0, order=2, modes=("rev",))
+
+
+def test_check_grads_refuses_an_array_valued_function():
+    with pytest.raises(TypeError, match=r"array of shape \(2,\)"):
+        check_grads(matvec, (A, X), argnums=1)
+
+
+def test_the_checks_never_modify_the_callers_arrays():
+    x = X.copy()
+    check_grads(squares_in_place, (x,), order=2)  # wrong if f wrote into x
+    check_jvp(squares_in_place, (x,))
+    check_vjp(squares_in_place, (x,))
+    assert np.array_equal(x, X)
+
+
+def test_finite_difference_of_arrays_and_numpy_scalars():
+    d, _ = finite_difference(lambda t: np.float64(t) ** 3, 2.0)
+    assert abs(d[0] - 12.0) < 1e-9
+    d, _ = finite_difference(lambda t: np.asarray(t * t), 3.0)  # a 0-d result
+    assert d.shape == (1,) and abs(d[0] - 6.0) < 1e-9
+    d, _ = finite_difference(lambda t: (np.sin(t), np.array([[t, 2.0 * t]])), 0.5)
+    assert np.allclose(d, [math.cos(0.5), 1.0, 2.0], rtol=1e-10)
+
+
+# planted wrong rules of sin, on arrays: fresh functions per test (compiled transforms are
+# cached per function and signature)
+def twice_the_adjoint_of_sin(b, op, cotangents, active):
+    return [ct if isinstance(ct, Zero) else b.emit("mul", fconst(b, 2.0, ct), ct)
+            for ct in _SIN.vjp(b, op, cotangents, active)]
+
+
+def weighted_rev(A, s):
+    return np.sum(np.sin(A) * A) * s + s * s
+
+
+def one_sine_rev(A):
+    return np.sum(A * A) + np.sin(A[1, 2])
+
+
+def test_a_wrong_adjoint_of_sin_on_arrays(monkeypatch):
+    monkeypatch.setitem(_REGISTRY, "sin", dataclasses.replace(_SIN, vjp=twice_the_adjoint_of_sin))
+    with pytest.raises(AssertionError, match="check_vjp") as info:
+        check_vjp(weighted_rev, (A, 1.5), argnums=(0, 1))
+    assert "<J v, w>" in str(info.value) and "weighted_rev" in str(info.value)
+    check_jvp(weighted_rev, (A, 1.5), argnums=(0, 1))  # the tangent rule is right
+    check_grads(one_sine_rev, (A,), modes=("fwd",))
+    with pytest.raises(AssertionError) as info:
+        check_grads(one_sine_rev, (A,), modes=("rev",))
+    assert "d/dA[1, 2] (argument 0) by reverse mode" in str(info.value)  # the only wrong one
+
+
+def weighted_both(A, s):
+    return np.sum(np.sin(A) * A) * s + s * s
+
+
+def sum_and_sines_both(x, y):
+    return np.sum(x * y), np.sin(x) * y[0]
+
+
+def sines_both(A, x):
+    return np.sin(A @ x)
+
+
+def one_sine_both(A):
+    return np.sum(A * A) + np.sin(A[1, 2])
+
+
+def test_a_consistently_wrong_sin_passes_the_dot_product_test_but_not_fd(monkeypatch):
+    """Rules of cos for sin: a wrong adjoint and the tangent rule transposed from it."""
+    cos = _REGISTRY["cos"]
+    monkeypatch.setitem(_REGISTRY, "sin", dataclasses.replace(_SIN, jvp=cos.jvp, vjp=cos.vjp))
+    check_vjp(weighted_both, (A, 1.5), argnums=(0, 1), fd=False)
+    check_vjp(sum_and_sines_both, (X, Y), argnums=(0, 1), fd=False)
+    with pytest.raises(AssertionError, match="forward and reverse mode agree") as info:
+        check_vjp(weighted_both, (A, 1.5), argnums=(0, 1))
+    assert "d/dt <f(args + t v), w>" in str(info.value)
+    with pytest.raises(AssertionError, match="forward and reverse mode agree") as info:
+        check_vjp(sum_and_sines_both, (X, Y), argnums=(0, 1))
+    assert "w=(" in str(info.value)  # w is a tuple (float, array) like the outputs
+    with pytest.raises(AssertionError, match=r"tangent of output 1\[0\]"):
+        check_jvp(sum_and_sines_both, (X, Y), argnums=(0, 1))
+    with pytest.raises(AssertionError, match=r"tangent of output \[0\]"):
+        check_jvp(sines_both, (A, X), argnums=(0, 1))
+    for mode in ("fwd", "rev"):
+        with pytest.raises(AssertionError) as info:
+            check_grads(one_sine_both, (A,), modes=(mode,))
+        assert "d/dA[1, 2] (argument 0)" in str(info.value)
+
+
+def sine_times(A):
+    return np.sum(A * A) + np.sin(A[1, 2]) * A[0, 1]
+
+
+def test_check_grads_names_the_elements_of_a_wrong_hessian(monkeypatch):
+    """A wrong tangent rule (right adjoint): the gradient is right, the Hessian (forward
+    over reverse) is wrong where the gradient uses sin(A[1, 2])."""
+    cos = _REGISTRY["cos"]
+    monkeypatch.setitem(_REGISTRY, "sin", dataclasses.replace(_SIN, jvp=cos.jvp))
+    check_grads(sine_times, (A,), modes=("rev",))
+    with pytest.raises(AssertionError) as info:
+        check_grads(sine_times, (A,), order=2, modes=("rev",))
+    assert "d2/dA[0, 1]dA[1, 2] (arguments 0, 0) by adgen.hessian" in str(info.value)
