@@ -13,10 +13,15 @@ from adgen.api import (Jacobian, Transformed, grad, hessian, hvp, ir, jacobian, 
                        jvp, source, value_and_grad, vjp)
 from adgen.errors import (AdgenDerivativeError, AdgenError, AdgenInternalError,  # noqa
                           AdgenSyntaxError, AdgenTypeError)
+from adgen.extend import custom_jvp, custom_vjp, primitive, stop_gradient  # noqa: F401
 from adgen.trace import trace  # noqa: F401
+from adgen import config  # noqa: F401  (callable: adgen.config(check_nans=True))
+from adgen.debug import AdgenNaNError  # noqa: F401
+from adgen.selfcheck import CheckError, CheckReport, check  # noqa: F401
 
 __version__ = "0.1.0"
 __all__ = ["grad", "value_and_grad", "jvp", "vjp", "hessian", "hvp", "jacobian", "source",
-           "ir", "trace",
+           "ir", "trace", "primitive", "custom_jvp", "custom_vjp", "stop_gradient",
            "Transformed", "AdgenError", "AdgenSyntaxError", "AdgenTypeError",
-           "AdgenDerivativeError", "AdgenInternalError"]
+           "AdgenDerivativeError", "AdgenInternalError",
+           "check", "CheckReport", "CheckError", "config", "AdgenNaNError"]

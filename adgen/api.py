@@ -10,14 +10,16 @@ from __future__ import annotations
 import functools
 import inspect
 import threading
+from dataclasses import dataclass
 
 import numpy as np
 
 from adgen.codegen.loader import BACKENDS, load_function
 from adgen.codegen.python_source import module_source
-from adgen.config import verify_passes
+from adgen.config import check_nans, verify_passes
 from adgen.errors import AdgenTypeError
 from adgen.frontend.lower import lower_function
+from adgen.frontend.source import unchanged
 from adgen.ir.function import Function
 from adgen.ir.types import BOOL, F32, F64, I64, ArrayType, Type, is_float
 from adgen.transforms.forward import differentiate_forward
@@ -35,11 +37,20 @@ def argument_type(value, name: str) -> Type:
     if isinstance(value, (bool, np.bool_)):
         return BOOL
     if isinstance(value, (int, np.integer)):
+        if not -2 ** 63 <= int(value) < 2 ** 63:  # Numba could not type it
+            raise AdgenTypeError(f"argument {name!r} is the integer {int(value)}, outside "
+                                 "the int64 range adgen compiles for", name)
         return I64
     if isinstance(value, np.float32):
         return F32
     if isinstance(value, (float, np.float64)):
         return F64
+    if isinstance(value, (np.matrix, np.ma.MaskedArray)):
+        # Their operators differ from ndarray's (`*` is a matrix product, masks are
+        # skipped) and Numba ignores them: the two backends would disagree.
+        raise AdgenTypeError(f"argument {name!r} is a {type(value).__module__}."
+                             f"{type(value).__name__}; pass a plain array "
+                             "(np.asarray(...))", name)
     if isinstance(value, np.ndarray):
         dtypes = {np.dtype(np.float64): F64, np.dtype(np.float32): F32,
                   np.dtype(np.int64): I64, np.dtype(np.bool_): BOOL}
@@ -58,14 +69,57 @@ def argument_type(value, name: str) -> Type:
                          "float, int or bool", name)
 
 
+@dataclass(frozen=True)
+class Static:
+    """A static argument's value in a signature: generated code is specialized on it
+    (a new compilation per value, as JAX's static_argnums)."""
+
+    value: object
+    type: Type
+
+    @staticmethod
+    def of(value, name: str) -> "Static":
+        if isinstance(value, np.ndarray) or not isinstance(value, (bool, int, float,
+                                                                     np.number)):
+            raise AdgenTypeError(f"static argument {name!r} must be a number, got "
+                                 f"{type(value).__name__}", name)
+        t = argument_type(value, name)
+        return Static(float(value) if is_float(t) else int(value) if t == I64 else
+                      bool(value), t)
+
+    def __str__(self) -> str:
+        return f"{self.type}={self.value!r}"
+
+
+def _bind_static(fn: Function, types) -> Function:
+    """`fn` with each static parameter's uses replaced by its value (the parameter stays,
+    unused, so that argument positions do not move)."""
+    from adgen.ir.builder import Builder, NameTable
+    from adgen.transforms.clone import Scope, clone_op
+    from adgen.transforms.specialize import all_names
+
+    if not any(isinstance(t, Static) for t in types):
+        return fn
+    b = Builder(NameTable(all_names(fn)), fn.loc)
+    scope = Scope()
+    for param, t in zip(fn.params, types):
+        if isinstance(t, Static):
+            scope.subst[param.name] = b.const(t.value, t.type, name=param.name)
+    for op in fn.body.ops:
+        b.append(clone_op(op, scope, b.names, False))
+    body = b.finish_region(fn.params, [scope.map(v) for v in fn.returns])
+    return Function(fn.name, body, fn.loc, fn.tuple_return)
+
+
 class Compiled:
     """One specialization: its IR, its Python source and the compiled callable."""
 
-    def __init__(self, ir: Function, source: str, func, base_tuple: bool):
+    def __init__(self, ir: Function, source: str, func, base_tuple: bool, sources=()):
         self.ir = ir
         self.source = source
         self.func = func
         self.base_tuple = base_tuple  # whether the transformed function returns a tuple
+        self.sources = sources  # stamps of the source files it was made from
 
 
 class Transformed:
@@ -80,7 +134,7 @@ class Transformed:
         1.3817732906760363
     """
 
-    def __init__(self, fn, kind: str, argnums=0, backend: str = "numba"):
+    def __init__(self, fn, kind: str, argnums=0, backend: str = "numba", static_argnums=()):
         if kind not in KINDS:
             raise ValueError(f"unknown transform {kind!r}")
         if backend not in BACKENDS:
@@ -91,6 +145,11 @@ class Transformed:
         self.argnums = (argnums,) if self.single else tuple(argnums)
         if not self.argnums and kind != "call":
             raise ValueError("argnums must name at least one argument")
+        self.static = (static_argnums,) if isinstance(static_argnums, int) else tuple(
+            static_argnums)
+        if set(self.static) & set(self.argnums):
+            raise ValueError(f"an argument cannot be both differentiated (argnums="
+                             f"{self.argnums}) and static (static_argnums={self.static})")
         self.backend = backend
         self.cache: dict[tuple, Compiled] = {}
         self.lock = threading.Lock()
@@ -102,14 +161,27 @@ class Transformed:
         fn = self.fn
         while isinstance(fn, Transformed):
             fn = fn.fn
+        fn = getattr(fn, "fun", fn)  # adgen.custom_jvp / custom_vjp
         return getattr(fn, "py_func", fn)
+
+    @property
+    def user_primitive(self) -> str | None:
+        """The user primitive this transforms, when `fn` is registered as one: its rules,
+        not its implementation's body, are what gets differentiated."""
+        from adgen.extend import user_primitive_of
+
+        fn = self.fn
+        while isinstance(fn, Transformed):
+            fn = fn.fn
+        return user_primitive_of(fn)
 
     @property
     def n_params(self) -> int:
         return len(self._signature.parameters)
 
     def __repr__(self) -> str:
-        return f"<adgen.{self.kind} of {self.__name__} argnums={self.argnums}>"
+        static = f" static_argnums={self.static}" if self.static else ""
+        return f"<adgen.{self.kind} of {self.__name__} argnums={self.argnums}{static}>"
 
     # arguments --------------------------------------------------------------------------
     def bind(self, args, kwargs) -> list:
@@ -123,14 +195,24 @@ class Transformed:
         for i in self.argnums:
             if not 0 <= i < len(args):
                 raise AdgenTypeError(f"argnums {i} is out of range for {len(args)} arguments")
-        return tuple(argument_type(a, n) for a, n in zip(args, names))
+        for i in self.static:
+            if not 0 <= i < len(args):
+                raise AdgenTypeError(f"static_argnums {i} is out of range for {len(args)} "
+                                     "arguments")
+        return tuple(Static.of(a, n) if i in self.static else argument_type(a, n)
+                     for i, (a, n) in enumerate(zip(args, names)))
 
     # IR ----------------------------------------------------------------------------------
     def base_ir(self, types) -> Function:
         """The typed IR of the function being transformed."""
         if isinstance(self.fn, Transformed):
             return self.fn.transformed_ir(types)
-        return specialize(_untyped_ir(self.python_function), types)
+        plain = tuple(t.type if isinstance(t, Static) else t for t in types)
+        if self.user_primitive is not None:
+            from adgen.extend import call_ir
+
+            return call_ir(self.user_primitive, self.python_function, plain)
+        return _bind_static(specialize(_untyped_ir(self.python_function), plain), types)
 
     def transformed_ir(self, types) -> Function:
         """The typed IR of this transform, before simplification."""
@@ -164,10 +246,14 @@ class Transformed:
         return ir
 
     def compile(self, types) -> Compiled:
+        nan_checks = check_nans()  # adgen.config(check_nans=True): other code, other entry
+        key = (types, "check_nans") if nan_checks else types
         with self.lock:
-            hit = self.cache.get(types)
-            if hit is not None:
+            hit = self.cache.get(key)
+            if hit is not None and unchanged(hit.sources):
                 return hit
+            # Stamped before the IR is built, so an edit from now on recompiles.
+            sources = () if self.user_primitive else _lowered(self.python_function)[0]
             ir = simplify(self.transformed_ir(types), check=verify_passes())
             name = f"{self.python_function.__name__}_{self.kind}"
             header = [f"Generated by adgen {VERSION}; edits are overwritten.",
@@ -177,11 +263,30 @@ class Transformed:
                       f"transform: {self.description(ir)}",
                       "signature: (" + ", ".join(str(t) for t in types) + ")",
                       "passes: specialize, " + self.pass_names() + ", fold, cse, dce"]
-            source = module_source(ir, name, header)
+            source = module_source(ir, name, header, self.backend, check_nans=nan_checks)
             func = load_function(source, name, name, self.backend)
-            compiled = Compiled(ir, source, func, self._base_tuple)
-            self.cache[types] = compiled
+            compiled = Compiled(ir, source, func, self._base_tuple, sources)
+            self.cache[key] = compiled
             return compiled
+
+    def compiled(self, *example_args, **kwargs):
+        """The generated function for these argument types, as generated: on the numba
+        backend a Numba dispatcher, which your own `numba.njit` code can call.
+
+        It takes the primal arguments (then the tangents of a jvp/hvp, the cotangents of
+        a vjp) and returns a flat result: the gradient (a tuple of them for a tuple
+        `argnums`), `(value, *grads)` for value_and_grad, `(*outputs, *tangents)` for jvp.
+
+        Example:
+            >>> # dfdx = adgen.grad(f).compiled(1.0)
+            >>> # @numba.njit
+            >>> # def descend(x):
+            >>> #     for _ in range(100):
+            >>> #         x -= 0.1 * dfdx(x)
+            >>> #     return x
+        """
+        args = self.bind(list(example_args)[:self.n_params], kwargs)
+        return self.compile(self.arg_types(args)).func
 
     def pass_names(self) -> str:
         return {"call": "none", "grad": "reverse", "value_and_grad": "reverse",
@@ -305,14 +410,33 @@ def _zeros_like(x):
     return np.zeros_like(x, dtype=np.float64) if isinstance(x, np.ndarray) else np.float64(0.0)
 
 
+def _real(value, what, dtype, ndim=None):
+    """`value` (a tangent or cotangent) as a real array of `dtype`, a view of the caller's
+    array where no conversion is needed; AdgenTypeError naming `what` for a value that is
+    not real numbers (complex, None, strings, ragged lists: never silently truncated or
+    turned into NaN) or, for `ndim=0`, not a scalar."""
+    try:
+        out = np.asarray(value)
+    except (TypeError, ValueError) as error:
+        raise AdgenTypeError(f"{what} is not a number or an array of numbers ({error})",
+                             what) from None
+    if out.dtype.kind not in "biuf":
+        kind = type(value).__name__ if out.dtype.kind == "O" else f"{out.dtype}"
+        raise AdgenTypeError(f"{what} has type {kind}; expected real numbers (float, int "
+                             "or bool)", what)
+    if ndim == 0 and out.ndim:
+        raise AdgenTypeError(f"{what} has shape {out.shape}, expected a scalar", what)
+    return out.astype(dtype, copy=False)
+
+
 def _like(value, primal, what):
     """`value` converted to match the primal argument it is a tangent of."""
     if isinstance(primal, np.ndarray):
-        out = np.asarray(value, dtype=primal.dtype)
+        out = _real(value, what, primal.dtype)
         if out.shape != primal.shape:
             raise AdgenTypeError(f"{what} has shape {out.shape}, expected {primal.shape}", what)
         return out
-    return np.float64(value)
+    return np.float64(_real(value, what, np.float64, ndim=0))
 
 
 def _like_type(value, t, what):
@@ -320,35 +444,38 @@ def _like_type(value, t, what):
     if isinstance(t, ArrayType):
         from adgen.ir.types import NUMPY_DTYPES
 
-        out = np.asarray(value, dtype=NUMPY_DTYPES[t.dtype.name])
+        out = _real(value, what, NUMPY_DTYPES[t.dtype.name])
         if out.ndim != t.ndim:
             raise AdgenTypeError(f"{what} has rank {out.ndim}, expected {t.ndim}", what)
         return out
-    return np.float64(value)
+    return np.float64(_real(value, what, np.float64, ndim=0))
 
 
-@functools.lru_cache(maxsize=None)
-def _untyped_ir_cached(fn, source_key):
-    return lower_function(fn)
+_LOWERED: dict = {}  # fn -> (stamps of the files read, untyped IR)
+
+
+def _lowered(fn) -> tuple:
+    """(source stamps, untyped IR) of `fn`, re-lowered when its file or the file of a
+    function it calls changes (a race only lowers twice)."""
+    hit = _LOWERED.get(fn)
+    if hit is None or not unchanged(hit[0]):
+        sources: set = set()
+        ir = lower_function(fn, sources)
+        hit = _LOWERED[fn] = (tuple(sorted(sources)), ir)
+    return hit
 
 
 def _untyped_ir(fn) -> Function:
-    """The untyped IR of `fn`, re-lowered when its source file changes."""
-    code = fn.__code__
-    try:
-        import os
-
-        stamp = os.stat(code.co_filename).st_mtime_ns
-    except OSError:
-        stamp = 0
-    return _untyped_ir_cached(fn, (code.co_filename, stamp))
+    """The untyped IR of `fn`, re-lowered when a source file it was read from changes."""
+    return _lowered(fn)[1]
 
 
 def _transform(kind):
-    def make(fn=None, argnums=0, backend="numba"):
+    def make(fn=None, argnums=0, backend="numba", static_argnums=()):
         if fn is None:
-            return functools.partial(make, argnums=argnums, backend=backend)
-        return Transformed(fn, kind, argnums, backend)
+            return functools.partial(make, argnums=argnums, backend=backend,
+                                     static_argnums=static_argnums)
+        return Transformed(fn, kind, argnums, backend, static_argnums)
 
     make.__name__ = kind
     return make

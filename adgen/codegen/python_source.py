@@ -34,6 +34,7 @@ class _Printer:
         self.lines: list[str] = []
         self.source_lines = source_lines or {}
         self.last_line: dict[int, int] = {}
+        self.nan_guard = None  # a nanguard.NanGuard under adgen.config(check_nans=True)
 
     # expressions ----------------------------------------------------------------------
     def expr(self, value) -> ast.expr:
@@ -111,6 +112,12 @@ class _Printer:
         target = self.layout.name(op.result)
         if prim.inplace_operand is not None:
             return self.inplace(op, prim, target, depth)
+        if self.nan_guard is not None:
+            return self.nan_guard.wrap(self, op, target, depth,
+                                       lambda: self.assign(op, target, depth))
+        self.assign(op, target, depth)
+
+    def assign(self, op: Op, target: str, depth: int) -> None:
         node = self.op_expr(op)
         if (isinstance(node, ast.BinOp) and isinstance(node.left, ast.Name)
                 and node.left.id == target and not hasattr(op.result.type, "ndim")
@@ -197,13 +204,20 @@ def _source_lines(fn: Function) -> dict:
     return table
 
 
-def function_source(fn: Function, name: str | None = None) -> str:
-    """The Python source of one function (no imports, no header).
+def function_source(fn: Function, name: str | None = None, check_nans: bool = False) -> str:
+    """The Python source of one function (no imports, no header); with `check_nans`,
+    nothing inlined and every float statement checked (`adgen.codegen.nanguard`).
 
     Example:
         >>> # print(function_source(simplify(differentiate_reverse(...))))
     """
-    printer = _Printer(fn, plan_layout(fn), _source_lines(fn))
+    if check_nans:
+        from adgen.codegen.nanguard import NanGuard, plan_checked_layout
+
+        printer = _Printer(fn, plan_checked_layout(fn), _source_lines(fn))
+        printer.nan_guard = NanGuard(name or fn.name)
+    else:
+        printer = _Printer(fn, plan_layout(fn), _source_lines(fn))
     printer.function(name or fn.name)
     return "\n".join(printer.lines) + "\n"
 
@@ -211,7 +225,23 @@ def function_source(fn: Function, name: str | None = None) -> str:
 IMPORTS = "import math\n\nimport numpy as np\n\nimport adgen.codegen.support as _adgen\n"
 
 
-def module_source(fn: Function, name: str, header: list[str]) -> str:
-    """A whole module: header comment, imports and the function."""
+def module_source(fn: Function, name: str, header: list[str], backend: str = "python",
+                  check_nans: bool = False) -> str:
+    """A whole module: header comment, imports, the user primitives it calls (bound for
+    `backend`) and the function."""
+    from adgen import extend
+
     head = "".join(f"# {line}\n" for line in header)
-    return f"{head}\n{IMPORTS}\n\n{function_source(fn, name)}"
+    imports = IMPORTS
+    users = extend.user_primitives_in(fn)
+    if users:
+        imports += "import adgen.extend as _adgen_ext\n\n"
+        # the digest changes when the user's implementation does: a new cache file
+        imports += "".join(f"{u} = _adgen_ext.implementation({u!r}, {backend!r})  "
+                           f"# {extend.digest(u)}\n" for u in users)
+    if check_nans:  # adgen.config(check_nans=True)
+        from adgen.codegen.nanguard import IMPORT
+
+        head += "# checks: NaN/inf after every statement (adgen.config(check_nans=True))\n"
+        imports += IMPORT
+    return f"{head}\n{imports}\n\n{function_source(fn, name, check_nans)}"

@@ -116,7 +116,10 @@ def _arity(name: str) -> int:
     """How many operands the primitive takes (from its implementation's signature)."""
     from adgen.primitives import registry
 
-    impl = registry.get(name).impl
+    prim = registry.get(name)
+    if "arity" in prim.extra:
+        return prim.extra["arity"]
+    impl = prim.impl
     nin = getattr(impl, "nin", None)
     if nin is not None:
         return nin
@@ -136,12 +139,16 @@ class _Callee:
 class Lowerer:
     """Lowers one function body into the builder `b` (shared with inlined callees)."""
 
-    def __init__(self, info: SourceInfo, fn, b: Builder, stack: tuple):
+    def __init__(self, info: SourceInfo, fn, b: Builder, stack: tuple, sources=None):
         self.info = info
         self.fn = fn
         self.b = b
         self.stack = stack
         self.env: dict = {}
+        # stamps of every source file read, shared with inlined callees (see lower_function)
+        self.sources = set() if sources is None else sources
+        if info.stamp is not None:
+            self.sources.add(info.stamp)
 
     # diagnostics and locations ---------------------------------------------------------
     def error(self, node, message, hint=""):
@@ -590,12 +597,24 @@ class Lowerer:
                                  f"here, got {len(args)}", "check the call's arguments")
             return self.emit(node, prim, *args, name=hint)
         function = python_function_of(obj)
+        if function is not None and function is not obj:  # a numba dispatcher: read py_func
+            try:
+                return self.inline(node, function, args, kwargs)
+            except AdgenSyntaxError as exc:
+                first = exc.diagnostics[0]
+                raise self.error(
+                    node, f"cannot differentiate through the njit function "
+                    f"{target.description}: {first.message} "
+                    f"({first.filename}:{first.lineno})", "give it derivative rules: "
+                    f"adgen.primitive({target.description}, partials=...) or jvp=/vjp= "
+                    "(see docs/EXTENDING.md)") from None
         if function is not None:
             return self.inline(node, function, args, kwargs)
         raise self.error(node, f"call to unsupported function {target.description}",
-                         "adgen can call math/NumPy functions it knows and plain Python "
-                         "functions in the supported subset; register a primitive "
-                         "for anything else")
+                         "adgen calls the math/NumPy functions it knows and inlines plain "
+                         "Python functions in the supported subset; for anything else "
+                         f"register its derivative: adgen.primitive({target.description}, "
+                         "partials=...) (see docs/EXTENDING.md)")
 
     def special_call(self, node, obj, args, kwargs, hint):
         """Builtins and functions that are not one primitive each."""
@@ -633,7 +652,7 @@ class Lowerer:
         if diagnostics:
             raise AdgenSyntaxError(diagnostics)
         tree = desugar(info.tree)
-        inner = Lowerer(info, function, self.b, self.stack + (code,))
+        inner = Lowerer(info, function, self.b, self.stack + (code,), self.sources)
         for param in signature.parameters.values():
             if param.name in bound.arguments:
                 inner.env[param.name] = bound.arguments[param.name]
@@ -649,8 +668,11 @@ class Lowerer:
         return result
 
 
-def lower_function(fn) -> Function:
+def lower_function(fn, sources: set | None = None) -> Function:
     """Untyped IR of the Python function `fn`.
+
+    `sources`, if given, receives the `file_stamp` of every file read (`fn`'s and
+    its inlined callees'), so that callers can tell when the IR is stale.
 
     Example:
         >>> def f(x):
@@ -666,7 +688,7 @@ def lower_function(fn) -> Function:
     params = [a.arg for a in tree.args.posonlyargs + tree.args.args]
     b = Builder(NameTable())
     values = [b.param(p, None) for p in params]
-    lowerer = Lowerer(info, fn, b, (fn.__code__,))
+    lowerer = Lowerer(info, fn, b, (fn.__code__,), sources)
     lowerer.env = dict(zip(params, values))
     result = lowerer.lower_body(tree)
     tuple_return = isinstance(result, tuple)
@@ -677,3 +699,46 @@ def lower_function(fn) -> Function:
     body = b.finish_region(values, returns)
     return Function(tree.name, body, Loc(info.filename, tree.lineno, tree.col_offset),
                     tuple_return)
+
+
+def lower_rule(fn, widths) -> tuple[Function, object]:
+    """Untyped IR of a derivative rule `fn` (a user's function in the subset).
+
+    Parameter k is one value (`widths[k] is None`) or a tuple of `widths[k]`
+    values (JAX-style `primals`, `tangents`, residuals); the result may be a
+    nested tuple. The IR's parameters and returns are the flattened leaves;
+    the second result is the shape of the returned tuple (see `rebuild`).
+
+    Example:
+        >>> def softplus_partial(x):
+        ...     return 1.0 / (1.0 + math.exp(-x))
+        >>> lower_rule(softplus_partial, [None])[0].name  # doctest: +SKIP
+        'softplus_partial'
+    """
+    info = load_source(fn)
+    diagnostics = check_function(info)
+    if diagnostics:
+        raise AdgenSyntaxError(diagnostics)
+    tree = desugar(info.tree)
+    params = [a.arg for a in tree.args.posonlyargs + tree.args.args]
+    if len(params) != len(widths):
+        raise AdgenSyntaxError([diagnostic(
+            info, tree, f"rule {fn.__name__} takes {len(params)} parameter(s); adgen passes "
+            f"{len(widths)}", "see docs/EXTENDING.md for the rule signatures")])
+    b = Builder(NameTable())
+    lowerer = Lowerer(info, fn, b, (fn.__code__,))
+    flat = []
+    for name, w in zip(params, widths):
+        if w is None:
+            lowerer.env[name] = b.param(name, None)
+            flat.append(lowerer.env[name])
+        else:
+            parts = tuple(b.param(f"{name}{k}", None) for k in range(w))
+            lowerer.env[name] = parts
+            flat.extend(parts)
+    result = lowerer.lower_body(tree)
+    shape = shape_of(result)
+    returns = [lowerer.scalar(tree.body[-1], leaf) for leaf in leaves(result)]
+    body = b.finish_region(flat, returns)
+    return (Function(tree.name, body, Loc(info.filename, tree.lineno, tree.col_offset),
+                     True), shape)

@@ -18,11 +18,15 @@ import numpy as np
 from adgen.primitives.registry import by_python_name
 
 _PRIMITIVE_BY_ID: dict[int, str] | None = None
+_USER_CALLABLES: dict[int, tuple[object, str]] = {}  # id -> (the object, kept alive; name)
 
 
 def primitive_for(obj) -> str | None:
     """The primitive implementing the Python callable `obj` (math.sin -> 'sin')."""
     global _PRIMITIVE_BY_ID
+    user = _USER_CALLABLES.get(id(obj))
+    if user is not None and user[0] is obj:
+        return user[1]
     if _PRIMITIVE_BY_ID is None:
         table = {}
         for pyname, prim in by_python_name().items():
@@ -34,6 +38,14 @@ def primitive_for(obj) -> str | None:
             table[id(target)] = prim
         _PRIMITIVE_BY_ID = table
     return _PRIMITIVE_BY_ID.get(id(obj))
+
+
+def register_callable(obj, name: str) -> None:
+    """Calls to `obj` in differentiated code become the (user) primitive `name`."""
+    for key, (other, other_name) in list(_USER_CALLABLES.items()):
+        if other_name == name:  # registered again: the old object no longer maps to it
+            del _USER_CALLABLES[key]
+    _USER_CALLABLES[id(obj)] = (obj, name)
 
 
 def reset_primitive_table() -> None:

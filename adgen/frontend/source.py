@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ast
 import inspect
+import os
 import textwrap
 from dataclasses import dataclass
 
@@ -26,6 +27,7 @@ class SourceInfo:
     tree: ast.FunctionDef
     file_lines: tuple[str, ...]
     text: str  # the function's own source, as in the file
+    stamp: tuple | None = None  # file_stamp(filename), taken before the file was read
 
     def line(self, lineno: int) -> str:
         if 1 <= lineno <= len(self.file_lines):
@@ -38,6 +40,21 @@ def diagnostic(info: SourceInfo, node: ast.AST, message: str, hint: str = "") ->
     lineno = getattr(node, "lineno", info.tree.lineno)
     col = getattr(node, "col_offset", 0)
     return Diagnostic(message, info.filename, lineno, col, info.line(lineno), hint)
+
+
+def file_stamp(filename: str) -> tuple | None:
+    """`(filename, mtime_ns, size)` of a source file; None if there is no such file
+    (`<stdin>`, a notebook cell: those sources never change under a function)."""
+    try:
+        st = os.stat(filename)
+    except (OSError, ValueError):
+        return None
+    return (filename, st.st_mtime_ns, st.st_size)
+
+
+def unchanged(stamps) -> bool:
+    """Whether every file stamped in `stamps` (by `file_stamp`) is as it was."""
+    return all(file_stamp(stamp[0]) == stamp for stamp in stamps)
 
 
 def _no_source(fn, why: str) -> AdgenSyntaxError:
@@ -62,8 +79,10 @@ def load_source(fn) -> SourceInfo:
     """
     fn = inspect.unwrap(fn)
     try:
-        file_lines, first = inspect.getsourcelines(fn)
         filename = inspect.getsourcefile(fn) or fn.__code__.co_filename
+        # Stamped before reading: an edit from now on shows as a change.
+        stamp = file_stamp(filename)
+        file_lines, first = inspect.getsourcelines(fn)  # re-reads the file if it changed
     except (OSError, TypeError) as exc:
         raise _no_source(fn, str(exc)) from None
     text = "".join(file_lines)
@@ -89,4 +108,4 @@ def load_source(fn) -> SourceInfo:
             all_lines = tuple(handle.readlines())
     except OSError:
         all_lines = tuple([""] * (first - 1) + list(file_lines))
-    return SourceInfo(filename, tree, all_lines, text)
+    return SourceInfo(filename, tree, all_lines, text, stamp)

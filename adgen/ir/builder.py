@@ -22,15 +22,22 @@ _SUFFIX = re.compile(r"^(.*?)(?:_(\d+))?$")
 
 # Names generated code relies on: a user variable with one of these names is renamed
 # (np -> np_1) so that it cannot shadow the module or builtin the code calls.
-RESERVED = frozenset({"np", "math", "_adgen", "len", "range", "float", "int", "bool", "min",
-                      "max", "abs", "True", "False", "None"})
+RESERVED = frozenset({"np", "math", "_adgen", "_adgen_ext", "_adgen_nan", "_adgen_ok", "len",
+                      "range", "float", "int", "bool", "min", "max", "abs", "True", "False",
+                      "None"})
+_EXTRA_RESERVED: set[str] = set()  # names of user primitives, which generated code calls
+
+
+def reserve(name: str) -> None:
+    """Keep `name` (a user primitive that generated code calls by name) off variables."""
+    _EXTRA_RESERVED.add(name)
 
 
 class NameTable:
     """Hands out unique SSA names: `x`, then `x_1`, `x_2`, ... (never a RESERVED name)."""
 
     def __init__(self, taken=()):
-        self.used: set[str] = set(taken) | RESERVED
+        self.used: set[str] = set(taken) | RESERVED | _EXTRA_RESERVED
         self._next: dict[str, int] = {}
 
     def fresh(self, hint: str) -> str:

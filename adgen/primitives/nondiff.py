@@ -7,7 +7,7 @@ import ast
 
 import numpy as np
 
-from adgen.ir.types import BOOL, ArrayType, is_float
+from adgen.ir.types import BOOL, ArrayType, is_float, scalar_of
 from adgen.primitives.arithmetic import scalar
 from adgen.primitives.derive import accumulate
 from adgen.primitives.emit import call, call_emitter, compare_emitter, dotted, literal
@@ -94,7 +94,7 @@ def cast_vjp(b, op, cotangents, active):
     (x,) = op.operands
     if isinstance(ct, Zero) or not active[0] or not is_float(op.result.type):
         return [Zero(x.type)]
-    return [b.emit("cast", ct, attrs={"to": str(x.type)})]
+    return [b.emit("cast", ct, attrs={"to": str(scalar_of(x.type))})]
 
 
 register(Primitive("cast", cast_type, _cast_impl, emit_cast, jvp=cast_jvp, vjp=cast_vjp,
@@ -222,3 +222,17 @@ register(Primitive("const", const_type, _const_impl, emit_const, nondiff=True,
                    trace="{value}", doc="a literal constant"))
 register(Primitive("undef", const_type, _const_impl, emit_const, nondiff=True,
                    doc="a variable not defined on this path (never read there)"))
+
+
+# adgen.stop_gradient ----------------------------------------------------------------------
+def _identity(x):
+    return x
+
+
+def emit_identity(args, attrs):
+    return args[0]
+
+
+scalar("stop_gradient", _identity, emit_identity, same_type, nondiff=True,
+       trace="stop_gradient {0}", python_names=("adgen.extend.stop_gradient",),
+       doc="x, a constant for differentiation: no tangent or adjoint flows through it")

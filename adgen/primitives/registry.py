@@ -76,6 +76,15 @@ def register(prim: Primitive) -> Primitive:
     return prim
 
 
+def replace(prim: Primitive) -> Primitive:
+    """Put `prim` in place of the registered primitive of its name (user primitives
+    registered again, e.g. when a notebook cell runs twice)."""
+    if prim.name not in _REGISTRY:
+        raise ValueError(f"primitive {prim.name!r} is not registered")
+    _REGISTRY[prim.name] = prim
+    return prim
+
+
 def get(name: str) -> Primitive:
     try:
         return _REGISTRY[name]

@@ -12,7 +12,7 @@ from adgen.errors import AdgenTypeError
 from adgen.ir.builder import NameTable
 from adgen.ir.function import Function
 from adgen.ir.ops import Op, Region, make_attrs, walk_ops
-from adgen.ir.types import BOOL, F32, F64, I64, Type, join
+from adgen.ir.types import BOOL, F32, F64, I64, Type, join, scalar_of
 from adgen.ir.values import Value
 from adgen.primitives import registry
 
@@ -51,7 +51,7 @@ class _Typer:
         if t is None or value.type is None or value.type == t:
             return value
         result = Value(self.names.fresh(value.name), t)
-        out.append(Op("cast", (value,), (result,), make_attrs({"to": str(t)}), (), loc))
+        out.append(Op("cast", (value,), (result,), make_attrs({"to": str(scalar_of(t))}), (), loc))
         return result
 
     # regions ------------------------------------------------------------------------------
