@@ -30,3 +30,21 @@ def test_mlp_reaches_97_percent(tmp_path):
     assert history.loss[-1] < history.loss[0] / 10
     digits_mlp.plot(history, tmp_path / "curves.png")
     assert (tmp_path / "curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+import digits_gru  # noqa: E402
+
+
+def test_gru_loss_gradient_against_finite_differences():
+    X, y, _, _ = digits_mlp.split_digits()
+    S, lengths = digits_gru.as_sequences(X[:3])
+    lengths = np.array([8, 5, 2])                 # the loss handles ragged batches too
+    params = digits_gru.init(np.random.default_rng(2), hidden=3)
+    check_grads(digits_gru.loss, (*params, S, y[:3], lengths), argnums=(0, 1, 2, 3, 4, 5),
+                backend="python")
+
+
+@pytest.mark.slow
+def test_gru_reaches_97_percent():
+    params, history, accuracy, seconds = digits_gru.train(seed=0)
+    assert accuracy >= 0.97
