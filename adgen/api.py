@@ -45,13 +45,13 @@ def argument_type(value, name: str) -> Type:
         return F32
     if isinstance(value, (float, np.float64)):
         return F64
-    if isinstance(value, (np.matrix, np.ma.MaskedArray)):
-        # Their operators differ from ndarray's (`*` is a matrix product, masks are
-        # skipped) and Numba ignores them: the two backends would disagree.
-        raise AdgenTypeError(f"argument {name!r} is a {type(value).__module__}."
-                             f"{type(value).__name__}; pass a plain array "
-                             "(np.asarray(...))", name)
     if isinstance(value, np.ndarray):
+        if type(value) is not np.ndarray and isinstance(value, (np.matrix, np.ma.MaskedArray)):
+            # Their operators differ from ndarray's (`*` is a matrix product, masked
+            # elements are skipped) and Numba ignores that: the backends would disagree.
+            raise AdgenTypeError(f"argument {name!r} is a {type(value).__module__}."
+                                 f"{type(value).__name__}; pass a plain array "
+                                 "(np.asarray(...))", name)
         dtypes = {np.dtype(np.float64): F64, np.dtype(np.float32): F32,
                   np.dtype(np.int64): I64, np.dtype(np.bool_): BOOL}
         if value.dtype not in dtypes:
