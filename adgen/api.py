@@ -318,13 +318,21 @@ class Transformed:
         primal = self.bind(primal, kwargs)
         types = self.arg_types(primal)
         compiled = self.compile(types)
-        if self.backend == "python":
-            # IEEE semantics as under Numba (error_model="numpy"): 1/0 is inf, not an error.
-            primal = [np.float64(a) if type(a) is float else a for a in primal]
-            with np.errstate(all="ignore"):
+        try:
+            if self.backend == "python":
+                # IEEE semantics as under Numba (error_model="numpy"): 1/0 is inf, not an
+                # error.
+                primal = [np.float64(a) if type(a) is float else a for a in primal]
+                with np.errstate(all="ignore"):
+                    out = self.finish(compiled, primal, rest)
+            else:
                 out = self.finish(compiled, primal, rest)
-        else:
-            out = self.finish(compiled, primal, rest)
+        except ValueError as exc:  # NumPy's or Numba's shape errors, from generated code
+            names = list(self._signature.parameters)
+            shapes = ", ".join(f"{n} {a.shape}" for n, a in zip(names, primal)
+                               if isinstance(a, np.ndarray))
+            raise AdgenTypeError(f"{self.__name__}: arrays of incompatible shapes ({shapes}):"
+                                 f" {exc}") from exc
         return _unaliased(out, list(primal) + list(rest))
 
     def finish(self, compiled: Compiled, primal, rest):
@@ -354,6 +362,10 @@ class Transformed:
             outs = compiled.ir.returns[:n_out]
             out = func(*primal, *[_like_type(c, v.type, "cotangent") for c, v in zip(cts, outs)])
             values = tuple(out[:n_out])
+            for value, c in zip(values, cts):
+                if np.shape(c) != np.shape(value):
+                    raise AdgenTypeError(f"cotangent has shape {np.shape(c)}, the output "
+                                         f"{np.shape(value)}", "cotangent")
             return (values if compiled.base_tuple else values[0]), pick(out[n_out:])
         if self.kind == "hvp":
             tangents = [_like(t, primal[i], "tangent") for t, i in zip(rest, self.argnums)]

@@ -536,7 +536,6 @@ def implementation(name: str, backend: str):
 
 
 def _for_numba(spec):
-    import numba
     from numba.core.registry import CPUDispatcher
 
     target = spec.numba_impl if spec.numba_impl is not None else spec.impl

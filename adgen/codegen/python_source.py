@@ -35,6 +35,7 @@ class _Printer:
         self.source_lines = source_lines or {}
         self.last_line: dict[int, int] = {}
         self.nan_guard = None  # a nanguard.NanGuard under adgen.config(check_nans=True)
+        self.written = _written_in_place(fn, layout)
 
     # expressions ----------------------------------------------------------------------
     def expr(self, value) -> ast.expr:
@@ -119,6 +120,12 @@ class _Printer:
 
     def assign(self, op: Op, target: str, depth: int) -> None:
         node = self.op_expr(op)
+        if (op.opcode in _VIEWS and isinstance(op.result.type, ArrayType)
+                and {self.layout.name(op.operands[0]), target} & self.written):
+            # NumPy returns a view: a later in-place write to either array would show
+            # through the other, where the IR means two values
+            node = ast.Call(func=ast.Attribute(value=node, attr="copy", ctx=ast.Load()),
+                            args=[], keywords=[])
         if (isinstance(node, ast.BinOp) and isinstance(node.left, ast.Name)
                 and node.left.id == target and not hasattr(op.result.type, "ndim")
                 and isinstance(node.op, (ast.Add, ast.Sub, ast.Mult, ast.Div))):
@@ -186,6 +193,21 @@ class _Printer:
             self.emit(1, "return " + (", ".join(outs) + ("," if len(outs) == 1 else "")))
         else:
             self.emit(1, f"return {outs[0]}")
+
+
+_VIEWS = ("getitem", "transpose", "reshape", "reshape_like")
+
+
+def _written_in_place(fn: Function, layout: Layout) -> set[str]:
+    """The variables some op writes into in place (a[i] = v, a[i] += v, undo logs)."""
+    from adgen.ir.ops import walk_ops
+
+    written = set()
+    for op in walk_ops(fn.body):
+        if op.results and registry.has(op.opcode):
+            if registry.get(op.opcode).inplace_operand is not None:
+                written.add(layout.name(op.result))
+    return written
 
 
 def _source_lines(fn: Function) -> dict:

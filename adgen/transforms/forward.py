@@ -12,6 +12,7 @@ from adgen.errors import AdgenDerivativeError
 from adgen.ir.builder import Builder, NameTable
 from adgen.ir.function import Function
 from adgen.ir.ops import Op, Region
+from adgen.ir.types import BOOL, I64, scalar_of
 from adgen.primitives import registry
 from adgen.primitives.registry import Zero
 from adgen.transforms.activity import varied_values
@@ -64,7 +65,9 @@ class _Forward:
                                        "rule; register one to differentiate through it")
         outs = prim.jvp(self.b, op, tangents)
         for result, out in zip(op.results, outs):
-            if not isinstance(out, Zero):
+            # an int or bool result (a float stored into an int array) is piecewise
+            # constant: it has no tangent, whatever the rule built
+            if not isinstance(out, Zero) and scalar_of(result.type) not in (I64, BOOL):
                 tan[result.name] = self.b.rename_last(out, result.name + "_dot")
 
     def if_op(self, op: Op, tan) -> None:
