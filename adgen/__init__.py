@@ -10,7 +10,7 @@ Example:
 
 from adgen import primitives as _primitives  # noqa: F401  (registers the primitives)
 from adgen.api import (Jacobian, Transformed, grad, hessian, hvp, ir, jacobian,  # noqa
-                       jvp, source, value_and_grad, vjp)
+                       jit, jvp, source, value_and_grad, vjp)
 from adgen.errors import (AdgenDerivativeError, AdgenError, AdgenInternalError,  # noqa
                           AdgenSyntaxError, AdgenTypeError)
 from adgen.extend import custom_jvp, custom_vjp, primitive, stop_gradient  # noqa: F401
@@ -20,7 +20,7 @@ from adgen.debug import AdgenNaNError  # noqa: F401
 from adgen.selfcheck import CheckError, CheckReport, check  # noqa: F401
 
 __version__ = "0.1.0"
-__all__ = ["grad", "value_and_grad", "jvp", "vjp", "hessian", "hvp", "jacobian", "source",
+__all__ = ["grad", "value_and_grad", "jvp", "vjp", "hessian", "hvp", "jacobian", "jit", "source",
            "ir", "trace", "primitive", "custom_jvp", "custom_vjp", "stop_gradient",
            "Transformed", "AdgenError", "AdgenSyntaxError", "AdgenTypeError",
            "AdgenDerivativeError", "AdgenInternalError",

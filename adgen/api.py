@@ -522,6 +522,13 @@ Example:
     >>> # vjp(f)(2.0, 5.0, 1.0) -> (11.652..., 5.5)
 """
 hessian = _transform("hessian")
+jit = _transform("call")
+jit.__doc__ = """`f` itself compiled through adgen (no derivative), as `jax.jit`: the same
+specialization, cache and backends as the transforms; for evaluating a model.
+
+Example:
+    >>> # fast_predict = adgen.jit(predict); fast_predict(W, X)
+"""
 hvp = _transform("hvp")
 hvp.__doc__ = """Hessian-vector product without forming the Hessian: hv(*args, *v) -> H v.
 

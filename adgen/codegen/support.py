@@ -233,6 +233,22 @@ def _sum_like(g, like):
                 return acc2
             return out
         return same_2d
+    if g.ndim == like.ndim:  # any rank (4-D tensors of conv layers): a loop over g
+        def same_nd(g, like):
+            reduce = False
+            for k in range(g.ndim):
+                reduce = reduce or (like.shape[k] == 1 and g.shape[k] != 1)
+            if not reduce:
+                return np.ascontiguousarray(g)
+            out = np.zeros(like.shape, dtype=g.dtype)
+            flat = out.reshape(out.size)
+            for index in np.ndindex(g.shape):
+                at = 0
+                for k in range(g.ndim):
+                    at = at * like.shape[k] + (index[k] if like.shape[k] != 1 else 0)
+                flat[at] += g[index]
+            return out
+        return same_nd
     return None
 
 
@@ -326,6 +342,14 @@ def _log_write(log, a, *index):
             log.append(float(index[2]))
             log.append(float(a[index[0], index[1], index[2]]))
         return impl3
+    if n == 4:  # (batch, channel, row, column) tensors of the conv layers
+        def impl4(log, a, *index):
+            log.append(float(index[0]))
+            log.append(float(index[1]))
+            log.append(float(index[2]))
+            log.append(float(index[3]))
+            log.append(float(a[index[0], index[1], index[2], index[3]]))
+        return impl4
     return None
 
 
@@ -368,6 +392,17 @@ def _log_undo_to(a, log, mark):
                 a[i, j, k] = old
             return a
         return undo3
+    if a.ndim == 4:
+        def undo4(a, log, mark):
+            while len(log) > mark:
+                old = log.pop()
+                m = int(log.pop())
+                k = int(log.pop())
+                j = int(log.pop())
+                i = int(log.pop())
+                a[i, j, k, m] = old
+            return a
+        return undo4
     return None
 
 

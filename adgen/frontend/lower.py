@@ -658,6 +658,9 @@ class Lowerer:
                 inner.env[param.name] = bound.arguments[param.name]
             elif param.default is not inspect.Parameter.empty and is_number(param.default):
                 inner.env[param.name] = inner.const(info.tree, param.default)
+            elif (isinstance(param.default, tuple) and param.default
+                  and all(is_number(v) for v in param.default)):  # stride=(1, 1)
+                inner.env[param.name] = tuple(inner.const(info.tree, v) for v in param.default)
             else:
                 raise self.error(node, f"argument {param.name!r} of {function.__name__} "
                                  "is missing or has a non-numeric default",

@@ -149,6 +149,12 @@ class _Reverse:
         return any(r.name in self.active for r in op.results) or bool(
             self.lineages.written_in(op))
 
+    def write_only(self, loop: Op, arg: Value) -> bool:
+        """A carried array the loop writes but never reads: no tape, no log (its old
+        elements are never needed)."""
+        return (isinstance(arg.type, ArrayType) and self.lineages.of(arg) is None
+                and self.lineages.root(arg.name) not in self.lineages.read_in(loop))
+
     def clone(self, op: Op, scope: Scope, fresh: bool) -> None:
         """Copy `op` into the current block (its regions recursively), logging every write
         into a tracked array and following which value each tracked array has now."""
@@ -219,7 +225,8 @@ class _Reverse:
         inits = operands[3:] if is_for else operands
         written = self.lineages.written_in(op)
         taped = [k for k, a in enumerate(carried)
-                 if a.name in used and self.lineages.of(a) is None]
+                 if a.name in used and self.lineages.of(a) is None
+                 and not self.write_only(op, a)]
         for lineage in written:
             scope.marks[(id(op), lineage)] = b.emit("log_len", self.logs[lineage], name="mark")
         zero = b.const(0, I64)
@@ -414,6 +421,10 @@ class _Reverse:
                 "add", start, b.emit("mul", k, stride), name=body.args[0].name)
         for j, t in tape.tapes.items():
             inner.subst[carried[j].name] = b.emit("getitem", t, k, name=carried[j].name)
+        for j, a in enumerate(carried):
+            if j not in tape.tapes and self.write_only(op, a):
+                # the recomputed writes only need an array of the right shape; DCE drops them
+                inner.subst[a.name] = scope.map(inits[j])
         for lineage, state in zip(written, state_args):
             mark = b.emit("getitem", tape.marks[lineage], k, name="mark")
             restored = self._restore(lineage, state, mark)

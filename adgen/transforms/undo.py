@@ -7,6 +7,11 @@ a loop is *tracked*: every write into it first records the overwritten
 element in the lineage's log, so the reverse sweep can restore the array of
 any iteration in place (`log_undo_to`, `log_undo_last`) instead of keeping a
 copy per iteration: memory O(writes), time proportional to the user's loop.
+
+A lineage that a loop writes but never reads inside it (`out[i, j] = acc`, the
+output of a convolution) needs neither a log nor a tape: the reverse sweep
+reads only its adjoint, so recomputed writes are dead and DCE removes them.
+Such *write-only* lineages are not tracked.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from adgen.ir.ops import Op, Region
 from adgen.ir.types import ArrayType
 
 WRITES = ("setitem", "index_add")
+SHAPE_ONLY = ("dim", "len", "size")  # read an array's shape, never its elements
 
 
 class Lineages:
@@ -70,15 +76,18 @@ class Lineages:
                 self._join_region(sub)
 
     def _find_tracked(self, region: Region, depth: int) -> None:
-        """Track the lineages a loop carries and writes into (at any depth of its body)."""
+        """Track the lineages a loop carries, writes into and reads (at any depth of its
+        body)."""
         for op in region.ops:
             if op.opcode in ("for", "while"):
                 body = op.regions[-1]
                 carried = body.args[1:] if op.opcode == "for" else body.args
                 written = _written_roots(body, self)
+                read = self.read_in(op)
                 for arg in carried:
-                    if isinstance(arg.type, ArrayType) and self.root(arg.name) in written:
-                        self.tracked.add(self.root(arg.name))
+                    root = self.root(arg.name)
+                    if isinstance(arg.type, ArrayType) and root in written and root in read:
+                        self.tracked.add(root)
             for sub in op.regions:
                 self._find_tracked(sub, depth)
 
@@ -92,7 +101,7 @@ class Lineages:
                     continue
                 if op.opcode in WRITES:
                     spec = dict(op.attrs).get("index", ("i",))
-                    if any(part != "i" for part in spec) or len(spec) > 3:
+                    if any(part != "i" for part in spec) or len(spec) > 4:
                         raise AdgenDerivativeError(
                             f"{_where(op)}: reverse mode through a loop that assigns a slice "
                             "of an array is not supported yet; assign element by element")
@@ -127,6 +136,26 @@ class Lineages:
 
     def written_in(self, op: Op) -> list[str]:
         return sorted(self.written.get(id(op), ()))
+
+    def read_in(self, op: Op) -> set[str]:
+        """The lineages whose elements `op`'s regions read (not counting writes into them,
+        carrying them, or their shape)."""
+        found = set()
+        for region in op.regions:
+            found |= _read_roots(region, self)
+        return found
+
+
+def _read_roots(region: Region, lineages: Lineages) -> set[str]:
+    found = set()
+    for op in region.ops:
+        if op.opcode not in ("if", "for", "while") + SHAPE_ONLY:
+            start = 1 if op.opcode in WRITES else 0
+            found.update(lineages.root(v.name) for v in op.operands[start:]
+                         if isinstance(v.type, ArrayType))
+        for sub in op.regions:
+            found |= _read_roots(sub, lineages)
+    return found
 
 
 def _written_roots(region: Region, lineages: Lineages) -> set[str]:

@@ -48,3 +48,24 @@ def test_gru_loss_gradient_against_finite_differences():
 def test_gru_reaches_97_percent():
     params, history, accuracy, seconds = digits_gru.train(seed=0)
     assert accuracy >= 0.97
+
+
+import digits_cnn  # noqa: E402
+
+
+def test_cnn_loss_gradient_against_finite_differences():
+    X, y, _, _ = digits_mlp.split_digits()
+    rng = np.random.default_rng(3)
+    K, c, W1, b1, W2, b2 = digits_cnn.init(rng)
+    # random biases: blank patches would otherwise sit exactly on ReLU's and max's kinks
+    params = (K, rng.standard_normal(c.shape), W1, rng.standard_normal(b1.shape), W2, b2)
+    # random images too: blank patches of the digits give exactly tied pooling windows
+    images = rng.standard_normal((2, 1, 8, 8))
+    check_grads(digits_cnn.loss, (*params, images, y[:2], 1e-3),
+                argnums=(0, 1), backend="python")
+
+
+@pytest.mark.slow
+def test_cnn_reaches_98_percent():
+    params, history, accuracy, seconds = digits_cnn.train(seed=0)
+    assert accuracy >= 0.98

@@ -3,6 +3,7 @@ finite differences on both backends, inputs and returned arrays intact, memory
 linear in the number of writes, and no array copied per iteration."""
 
 import importlib.util
+import re
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +28,10 @@ CASES = [
     (cases.whiley, (A5, 0.3), (0, 1)),
     (cases.inplace_acc, (A5 * 0.1,), (0,)),
     (cases.writes_then_sum, (A5,), (0,)),
+    (cases.conv4d, (RNG.normal(size=(2, 2, 4, 3)), RNG.normal(size=(2, 2, 2, 2))), (0, 1)),
+    (cases.recurrence4d, (RNG.normal(size=(3, 1, 2, 2)), 0.7), (0, 1)),
+    (cases.rows_write_only, (RNG.normal(size=(3, 4)), RNG.normal(size=4)), (0, 1)),
+    (cases.scatter_add, (RNG.normal(size=5), RNG.normal(size=3)), (0, 1)),
 ]
 
 
@@ -96,8 +101,9 @@ def test_undo_log_grows_linearly_with_the_writes(n, monkeypatch):
 
     _CountingLog.peak = 0
     monkeypatch.setattr(support, "log_new", _CountingLog)
-    adgen.grad(cases.fill, backend="python")(0.5, n)
-    # one write per iteration, each recording (index, old value): 2 entries
+    adgen.grad(cases.recurrence, backend="python")(np.linspace(-1.0, 1.0, n), 0.5)
+    # one write per element (h[0] before the loop, h[i] in it), each recording (index, old
+    # value): 2 entries
     assert _CountingLog.peak == 2 * n
 
 
@@ -105,6 +111,21 @@ def test_reverse_loop_copies_no_array():
     source = adgen.source(adgen.grad(cases.recurrence, argnums=(0, 1)), A5, 0.8)
     assert ".copy()" not in source
     assert "log_undo_to" in source and "log_write" in source
+
+
+@pytest.mark.parametrize("fn, args", [
+    (cases.fill, (0.5, 5)),
+    (cases.conv4d, (RNG.normal(size=(1, 1, 3, 3)), RNG.normal(size=(1, 1, 2, 2)))),
+    (cases.rows_write_only, (RNG.normal(size=(3, 4)), RNG.normal(size=4))),
+    (cases.scatter_add, (RNG.normal(size=5), RNG.normal(size=3)))],
+    ids=["fill", "conv4d", "rows_write_only", "scatter_add"])
+def test_arrays_a_loop_only_writes_need_no_log_and_no_tape(fn, args):
+    """Their old elements are never read, so the reverse sweep reads only their adjoint:
+    no undo log, no per-iteration tape, and no recomputation of the loop that fills them."""
+    source = adgen.source(adgen.grad(fn, argnums=0), *args)
+    assert "log_" not in source and "_tape" not in source
+    if fn is cases.conv4d:  # the accumulation runs in the forward sweep and once in reverse
+        assert len(re.findall(r"^ *acc_\w+ \+= x\[", source, re.M)) == 2
 
 
 @pytest.mark.parametrize("backend", ["python", "numba"])
@@ -123,3 +144,36 @@ def test_hessian_through_array_writes(fn, args, backend):
     plus[0] = args[0] + h * v
     minus[0] = args[0] - h * v
     np.testing.assert_allclose(hv, (ga(*plus) - ga(*minus)) / (2 * h), rtol=1e-5, atol=1e-7)
+
+
+def test_sum_like_of_rank_4_under_numba():
+    """The adjoint of broadcasting, summed back to a 4-D operand's shape (a bias (1, c, 1,
+    1) of a (n, c, h, w) tensor), by the Numba overload of the support helper."""
+    import numba
+
+    from adgen.codegen.support import sum_like
+
+    g = RNG.normal(size=(2, 3, 4, 5))
+    compiled = numba.njit(lambda g, like: sum_like(g, like))
+    for shape in [(1, 3, 1, 1), (2, 1, 4, 1), (1, 1, 1, 1), (2, 3, 4, 5)]:
+        like = np.zeros(shape)
+        expected = g.sum(axis=tuple(a for a in range(4) if shape[a] == 1), keepdims=True)
+        np.testing.assert_allclose(compiled(g, like), expected, rtol=1e-13)
+        np.testing.assert_allclose(sum_like(g, like), expected, rtol=1e-13)
+
+
+@pytest.mark.parametrize("backend", ["python", "numba"])
+def test_hessian_through_a_write_only_loop(backend):
+    """Forward over reverse through a loop that only writes its array (no undo log)."""
+    x, u = A5, RNG.normal(size=3)
+    H = adgen.hessian(cases.scatter_add, argnums=(0, 1), backend=backend)(x, u)
+    g = adgen.grad(cases.scatter_add, argnums=(0, 1), backend=backend)
+    h = 1e-6
+    for col, (arg, size) in enumerate([(0, 5), (1, 3)]):
+        for k in range(size):
+            plus, minus = [x.copy(), u.copy()], [x.copy(), u.copy()]
+            plus[arg][k] += h
+            minus[arg][k] -= h
+            for row in range(2):
+                column = (g(*plus)[row] - g(*minus)[row]) / (2 * h)
+                np.testing.assert_allclose(H[row][col][:, k], column, rtol=1e-5, atol=1e-7)
