@@ -73,6 +73,7 @@ def main(path="digits_cnn.png"):
     print(f"test accuracy {acc:.4f} after {len(history.loss)} epochs, "
           f"{seconds:.1f} s of training (compilation included)")
     plot(history, path)
+    return acc
 
 
 if __name__ == "__main__":
