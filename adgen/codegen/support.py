@@ -83,11 +83,11 @@ def _make_1d(kind):
 
 def _make_2d(kind, ax):
     if kind == "max":
-        def combine(a, b):
-            return a if a >= b else b
+        def combine(a, b):  # NaN wins, as in np.max
+            return a if a >= b or a != a else b
     elif kind == "min":
         def combine(a, b):
-            return a if a <= b else b
+            return a if a <= b or a != a else b
     elif kind == "prod":
         def combine(a, b):
             return a * b

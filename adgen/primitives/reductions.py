@@ -1,7 +1,8 @@
 """Reductions (sum, mean, max, min, prod with `axis` and `keepdims`) and
 `spread`, the broadcast of a reduced cotangent back over the reduced axis.
 
-Ties of max/min split the derivative equally among the tied elements.
+Ties of max/min split the derivative equally among the tied elements; a slice
+holding NaN has its max/min (NaN) at its NaN elements.
 """
 
 from __future__ import annotations
@@ -97,7 +98,9 @@ def _argext(b, x, out, attrs):
     """Where x attains the max/min of its slice, and how many times (per slice)."""
     if not isinstance(x.type, ArrayType):
         return None, None
-    mask = b.emit("eq", x, spread(b, out, x, attrs))
+    # a NaN is where np.max/np.min is attained when the slice holds one (the result is
+    # NaN): both modes then send the derivative there, consistently
+    mask = b.emit("or", b.emit("eq", x, spread(b, out, x, attrs)), b.emit("ne", x, x))
     ones = b.emit("cast", mask, attrs={"to": str(x.type.dtype)})
     count = b.emit("reduce", ones, attrs={**attrs, "how": "sum"})
     return mask, count

@@ -813,18 +813,15 @@ def nan_array_max(a):
 
 
 @pytest.mark.parametrize("backend", ["python"])  # numba: the same (checked by hand)
-def test_gap_max_of_an_array_holding_nan_differs_between_modes(backend):
-    """GAP: np.max(a) with a NaN in `a` is NaN, but reverse mode gives a zero gradient
-    (where(a == max, ct / count, 0) with no element equal to NaN) while forward mode gives
-    NaN (sum(where(a == max, t, 0)) / count = 0 / 0): J v and J^T w disagree. By hand the
-    reverse formula gives 0 and the forward one NaN: the rule, not IEEE, is at fault
-    (adgen/primitives/reductions.py)."""
+def test_max_of_an_array_holding_nan_is_attained_at_the_nan(backend):
+    """np.max(a) with a NaN in `a` is NaN; both modes put the derivative on the NaN
+    element (docs/CONVENTIONS.md), so J v and J^T w agree."""
     a = np.array([1.0, nan, 3.0])
     value, grad = transform(nan_array_max, "value_and_grad", 0, backend)(a)
     assert np.isnan(value)
-    np.testing.assert_array_equal(grad, [0.0, 0.0, 0.0])  # today; NaN would be consistent
-    value, tangent = transform(nan_array_max, "jvp", 0, backend)(a, np.ones(3))
-    assert np.isnan(value) and np.isnan(tangent)
+    np.testing.assert_array_equal(grad, [0.0, 1.0, 0.0])
+    value, tangent = transform(nan_array_max, "jvp", 0, backend)(a, np.array([0.5, 2.0, 7.0]))
+    assert np.isnan(value) and tangent == 2.0
 
 
 def test_gap_builtin_max_is_numpy_maximum_not_cpython_max():
@@ -841,17 +838,15 @@ def nan_column_max(A):
     return np.sum(np.max(A, axis=0))
 
 
-def test_gap_numba_axis_max_skips_nan():
-    """GAP: np.max(A, axis=0) of a 2-D array on the numba backend folds with
-    `a if a >= b else b` (adgen/codegen/support.py, _make_2d), which drops a NaN met
-    before a number: the value is finite where NumPy (and the python backend) give NaN."""
+def test_numba_axis_max_keeps_nan():
+    """np.max(A, axis=0) of a 2-D array on the numba backend is NaN where a column holds
+    one, as in NumPy, and the gradient goes to the NaN (as for np.max of a whole array)."""
     A = np.array([[nan, 1.0], [2.0, 3.0]])
     assert np.isnan(nan_column_max(A))
-    value, _ = transform(nan_column_max, "value_and_grad", 0, "python")(A)
-    assert np.isnan(value)
-    value, grad = transform(nan_column_max, "value_and_grad", 0, "numba")(A)
-    assert value == 5.0  # today: max(nan, 2.0) = 2.0, max(1.0, 3.0) = 3.0
-    np.testing.assert_array_equal(grad, [[0.0, 0.0], [1.0, 1.0]])
+    for backend in ("python", "numba"):
+        value, grad = transform(nan_column_max, "value_and_grad", 0, backend)(A)
+        assert np.isnan(value)
+        np.testing.assert_array_equal(grad, [[1.0, 0.0], [0.0, 1.0]])
 
 
 _OUT_OF_BOUNDS = """
