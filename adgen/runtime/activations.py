@@ -42,13 +42,14 @@ def tanh(x):
 
 
 def relu(x):
-    """max(x, 0) element-wise.
+    """max(x, 0) element-wise, with relu'(0) = 0 (docs/CONVENTIONS.md; np.maximum(x, 0.0)
+    would split the tie: 1/2).
 
     Example:
         >>> relu(np.array([-1.0, 2.0]))
         array([0., 2.])
     """
-    return np.maximum(x, 0.0)
+    return np.where(x > 0.0, x, 0.0)
 
 
 def leaky_relu(x, alpha=0.01):

@@ -505,3 +505,12 @@ def test_conv_and_pool_layers_compile_with_numba_as_they_are():
                                conv_transpose2d(y, K, b[:2], *combo), rtol=1e-13)
     np.testing.assert_array_equal(numba.njit(max_pool2d)(x, (2, 2), (1, 2)),
                                   max_pool2d(x, (2, 2), (1, 2)))
+
+
+@pytest.mark.parametrize("backend", ["python", "numba"])
+def test_relu_has_derivative_zero_at_zero(backend):
+    x = np.array([-1.0, 0.0, 2.0])
+    g = adgen.grad(relu_objective, backend=backend)(x, np.ones(3))
+    np.testing.assert_array_equal(g, [0.0, 0.0, 1.0])
+    _, t = adgen.jvp(relu_objective, backend=backend)(x, np.ones(3), np.ones(3))
+    assert t == 1.0
