@@ -21,7 +21,7 @@ demo: $(STAMP)
 	$(PY) examples/quickstart.py
 
 test: $(STAMP)
-	$(PY) -m pytest -n auto
+	$(PY) -m pytest -n auto --dist worksteal
 
 fuzz: $(STAMP)
 	ADGEN_FUZZ_N=$(or $(N),300) $(PY) -m pytest tests/fuzz -p no:cacheprovider
