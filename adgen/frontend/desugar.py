@@ -151,7 +151,11 @@ class _Desugarer:
         """`for x in a:` as `for _k in range(len(a)): x = a[_k]`."""
         seq = stmt.iter
         before = []
-        if not isinstance(seq, ast.Name):
+        # Python iterates over the object the name had when the loop started: a body that
+        # rebinds the name (u = ...) must not change what is iterated; in-place writes
+        # (u[i] = ...) to the same object are seen, so then the name itself is read
+        rebinds = isinstance(seq, ast.Name) and seq.id in _rebound(stmt.body)
+        if not isinstance(seq, ast.Name) or rebinds:
             name = self.fresh("_seq")
             self.pending.append(_assign(name, seq, stmt))
             seq = _name(name)
@@ -226,3 +230,19 @@ def desugar(tree: ast.FunctionDef) -> ast.FunctionDef:
     new_body.append(_located(ast.Return(value=_name(sugar.ret)), body[-1]))
     tree.body = new_body
     return tree
+
+
+def _rebound(body) -> set[str]:
+    """Names that `body` binds to a new object (`u = ...`, `for u in ...`, `u, v = ...`);
+    not `u += ...`, which on an array writes into the same object."""
+    found = set()
+    for node in ast.walk(ast.Module(body=list(body), type_ignores=[])):
+        targets = []
+        if isinstance(node, ast.Assign):
+            targets = node.targets
+        elif isinstance(node, (ast.AnnAssign, ast.For)):
+            targets = [node.target]
+        for target in targets:
+            found.update(n.id for n in ast.walk(target)
+                         if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store))
+    return found

@@ -86,12 +86,31 @@ def reduce_jvp(b, op, tangents):
     if how in ("sum", "mean"):
         return [b.emit("reduce", t, attrs=attrs)]
     if how == "prod":
-        ratio = b.emit("div", spread(b, out, x, attrs), x)
-        return [b.emit("reduce", b.emit("mul", t, ratio), attrs={**attrs, "how": "sum"})]
+        others = _prod_of_others(b, x, out, attrs)
+        return [b.emit("reduce", b.emit("mul", t, others), attrs={**attrs, "how": "sum"})]
     mask, count = _argext(b, x, out, attrs)
     picked = b.emit("where", mask, t, fconst(b, 0.0, t))
     total = b.emit("reduce", picked, attrs={**attrs, "how": "sum"})
     return [b.emit("div", total, count)]
+
+
+def _prod_of_others(b, x, out, attrs):
+    """d prod / d x_i = the product of the other elements of x_i's slice, without
+    dividing by a zero: out / x_i where x_i != 0; at a zero, P (the product of the
+    non-zero elements) times the other zero if there are two, 0 if there are more. Every
+    piece is a smooth function of x, so second derivatives are right too."""
+    zero, one = fconst(b, 0.0, x), fconst(b, 1.0, x)
+    is_zero = b.emit("eq", x, zero)
+    nonzero = b.emit("where", is_zero, one, x)
+    P = spread(b, b.emit("reduce", nonzero, attrs={**attrs, "how": "prod"}), x, attrs)
+    z = spread(b, b.emit("reduce", b.emit("cast", is_zero, attrs={"to": str(x.type.dtype)}),
+                         attrs={**attrs, "how": "sum"}), x, attrs)
+    zeros_sum = spread(b, b.emit("reduce", b.emit("where", is_zero, x, zero),
+                                 attrs={**attrs, "how": "sum"}), x, attrs)
+    two = b.emit("where", b.emit("eq", z, fconst(b, 2.0, x)), b.emit("sub", zeros_sum, x), zero)
+    at_zero = b.emit("mul", P, b.emit("where", b.emit("eq", z, one), one, two))
+    at_nonzero = b.emit("div", spread(b, out, x, attrs), nonzero)
+    return b.emit("where", is_zero, at_zero, at_nonzero)
 
 
 def _argext(b, x, out, attrs):
@@ -122,7 +141,7 @@ def reduce_vjp(b, op, cotangents, active):
         return [b.emit("div", spread(b, ct, x, attrs), b.emit("cast", n, attrs={
             "to": str(x.type.dtype)}))]
     if how == "prod":
-        return [b.emit("div", spread(b, b.emit("mul", ct, out), x, attrs), x)]
+        return [b.emit("mul", spread(b, ct, x, attrs), _prod_of_others(b, x, out, attrs))]
     mask, count = _argext(b, x, out, attrs)
     share = spread(b, b.emit("div", ct, count), x, attrs)
     return [b.emit("where", mask, share, fconst(b, 0.0, x))]
