@@ -18,7 +18,7 @@ from adgen.runtime.losses import softmax_cross_entropy
 from adgen.runtime.optimizers import adam
 from adgen.runtime.schedules import cosine_decay
 from adgen.runtime.training import fit
-from digits_mlp import plot, split_digits
+from digits_mlp import run, split_digits
 
 CHANNELS = 16
 
@@ -69,11 +69,7 @@ def train(seed=0, epochs=25, progress=False):
 
 
 def main(path="digits_cnn.png"):
-    params, history, acc, seconds = train(progress=True)
-    print(f"test accuracy {acc:.4f} after {len(history.loss)} epochs, "
-          f"{seconds:.1f} s of training (compilation included)")
-    plot(history, path)
-    return acc
+    return run(train, path)
 
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@ from adgen.runtime.layers.recurrent import gru, gru_init, last_state
 from adgen.runtime.losses import softmax_cross_entropy
 from adgen.runtime.optimizers import adam, clip_by_global_norm
 from adgen.runtime.training import fit
-from digits_mlp import plot, split_digits
+from digits_mlp import run, split_digits
 
 
 def logits_of(Wx, Wh, bx, bh, V, c, X, lengths):
@@ -56,11 +56,7 @@ def train(seed=0, epochs=20, hidden=32, progress=False):
 
 
 def main(path="digits_gru.png"):
-    params, history, acc, seconds = train(progress=True)
-    print(f"test accuracy {acc:.4f} after {len(history.loss)} epochs, "
-          f"{seconds:.1f} s of training (compilation included)")
-    plot(history, path)
-    return acc
+    return run(train, path)
 
 
 if __name__ == "__main__":
