@@ -124,7 +124,16 @@ class _Desugarer:
     # loops ----------------------------------------------------------------
     def loop(self, stmt):
         if isinstance(stmt, ast.For) and not _is_range(stmt.iter):
+            saved, self.pending = self.pending, []
             stmt = self.over_elements(stmt)
+            # this loop's `_seq = <expression>` goes before it, not before a loop nested
+            # in its body (which is desugared below and takes what is pending)
+            mine, self.pending = self.pending, saved
+            new, exits = self._loop(stmt)
+            return mine + new, exits
+        return self._loop(stmt)
+
+    def _loop(self, stmt):
         breaks = _contains(stmt.body, (ast.Break,))
         continues = _contains(stmt.body, (ast.Continue,))
         returns = _contains(stmt.body, (ast.Return,))
