@@ -14,10 +14,11 @@ uniform in [-1.5, 1.5], n drawn by the strategy), with argnums=(0, 1) or (0, 1, 
   (up to 10 tries) and the finite-difference checks are not made there;
 - value_and_grad's value (and jvp's) == prog(...) to rel 1e-12, and
   value_and_grad's gradient == grad's;
-- optimized == unoptimized: the output of every grad, value_and_grad, jvp (and Hessian)
-  call made by these checks == the IR interpreter (adgen/ir/interpret.py) run on the
-  derivative IR before simplification (`Transformed.transformed_ir`), to rtol 1e-12,
-  atol 1e-14. On a mismatch the interpreter also runs the simplified IR, to tell a
+- optimized == unoptimized: at one point of every program (the one with the largest n; every
+  point of the corpus), the output of every grad, value_and_grad, jvp (and Hessian) call
+  made by these checks == the IR interpreter (adgen/ir/interpret.py) run on the derivative
+  IR before simplification (`Transformed.transformed_ir`, which must verify), to rtol
+  1e-12, atol 1e-14. On a mismatch the interpreter also runs the simplified IR, to tell a
   simplification bug ([optimized vs unoptimized]) from a codegen bug ([codegen vs IR]);
 - no input is ever mutated: every call of a transformed function (and of the IR
   interpreter) gets the caller's array, which is compared with a copy afterwards;
@@ -71,7 +72,9 @@ from hypothesis import strategies as st
 import numpy as np
 
 import adgen
+from adgen.errors import AdgenInternalError
 from adgen.ir.interpret import interpret
+from adgen.ir.verify import verify
 
 # Regressions (file names in corpus/) that fail on the current adgen, with the reason.
 # Empty this as the bugs get fixed: a listed regression that passes fails the test.
@@ -113,6 +116,8 @@ KNOWN_BUG_FILTERS = {
     "regression_009.py": lambda program, t, exc: rebinds_iterated_array(program.source),
     "regression_010.py": lambda program, t, exc: ("np.prod" in program.features
                                                   and "nan" in str(exc)),
+    "regression_011.py": lambda program, t, exc: ("'_seq" in str(exc)
+                                                  and "is not defined" in str(exc)),
 }
 # Names adgen's desugaring of break/continue/return and of for loops introduces.
 DESUGAR_NAMES = ("_returned", "_ret", "_break", "_continue", "_i_next", "_i_stop", "_j_next",
@@ -237,6 +242,8 @@ class Guarded:
         self.kind = kind
         self.transformed = transformed
         self.unoptimized: dict = {}   # argument types -> IR before simplification
+        self.verified: set = set()    # argument types whose unoptimized IR verifies
+        self.check_ir = True          # whether check_unoptimized runs (see check_point)
         # Keep the IR that Transformed.compile simplifies (the IR is immutable), so that
         # check_unoptimized need not build it again.
         build = transformed.transformed_ir
@@ -282,6 +289,10 @@ class Transforms:
     def _make(self, kind, fn, backend="python"):
         transformed = getattr(adgen, kind)(fn, argnums=self.argnums, backend=backend)
         return Guarded(f"{kind} [{backend}]", transformed)
+
+    def guarded(self):
+        return [g for g in (self.grad, self.jvp, self.value_and_grad, self.hessian, self.hvp,
+                            self.numba_grad) if g is not None]
 
     def all(self):
         """The adgen Transformed objects."""
@@ -539,6 +550,8 @@ def check_backends(t: Transforms, reverse_grads, args):
 def check_unoptimized(g: Guarded, args, extra=()):
     """The compiled (simplified) derivative code == the IR interpreter on the derivative IR
     before simplification, with the arguments of the call just made."""
+    if not g.check_ir:
+        return
     transformed = g.transformed
     primal = [np.float64(a) if type(a) is float else a for a in args]
     types = transformed.arg_types(transformed.bind(primal, {}))
@@ -546,6 +559,13 @@ def check_unoptimized(g: Guarded, args, extra=()):
     if types not in g.unoptimized:
         g.unoptimized[types] = transformed.transformed_ir(types)
     unoptimized = g.unoptimized[types]
+    if types not in g.verified:
+        try:
+            verify(unoptimized)
+        except AdgenInternalError as exc:
+            raise AssertionError(f"[invalid unoptimized IR] {g.kind} at {where(args)}: the "
+                                 f"derivative IR before simplification: {exc}") from None
+        g.verified.add(types)
     extra = [np.asarray(e, dtype=np.float64) if isinstance(e, np.ndarray) else np.float64(e)
              for e in extra]
     inputs = primal + extra
@@ -582,8 +602,11 @@ def same(a, b) -> bool:
         for u, v in zip(a, b))
 
 
-def check_point(t: Transforms, args, fd_ok=None):
-    """All checks at one point; the FD checks only where finite differences are reliable."""
+def check_point(t: Transforms, args, fd_ok=None, check_ir=True):
+    """All checks at one point; the FD checks only where finite differences are reliable;
+    the unoptimized-IR checks where `check_ir`."""
+    for g in t.guarded():
+        g.check_ir = check_ir
     f = t.reference
     expected = f(*args)
     STATS["points"] += 1
@@ -723,10 +746,11 @@ def test_fuzz(program, ns, selector):
     failure = None
     try:
         with time_limit(PROGRAM_TIMEOUT):
-            for n in ns:
+            for k, n in enumerate(ns):
                 args, fd = sample_point(t.reference, rng, n, program.array_length)
                 done.append(args)
-                check_point(t, args, fd_ok=fd)
+                # the IR interpreter at one point: the one with the most loop iterations
+                check_point(t, args, fd_ok=fd, check_ir=k == ns.index(max(ns)))
     except ProgramTimeout as exc:
         failure = ProgramHang(f"[hang] {exc} at {[show(p) for p in done[-1:]]}")
     except Exception as exc:

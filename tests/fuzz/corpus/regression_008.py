@@ -12,6 +12,16 @@
 #     if y < 2.0:
 #         n_1 = _adgen.trip_count(0, n, 1)
 #         tmp_2 = np.zeros_like(v)
+# The same kind of misplaced zeros_like (of an array written in an `if` branch, used after
+# it) also leaves the derivative IR before simplification invalid, though DCE removes it
+# before codegen, in e.g.
+#     u0 = h5(w, x)
+#     if x < x:
+#         u0 = np.zeros(len(w))
+#     u0[0] = x
+#     for i in range(n):
+#         x += u0[i % len(w)]
+# which the fuzzer's optimized == unoptimized check reports ([invalid unoptimized IR]).
 import math
 
 import numpy as np
