@@ -175,6 +175,9 @@ class _Reverse:
             if op.opcode == "if":
                 scope.marks[(id(op), lineage)] = b.emit("log_len", self.logs[lineage],
                                                         name="mark")
+                # what the branches read, also for an array the `if` does not yield
+                scope.prev[(id(op), lineage)] = (scope.lineage_value.get(lineage),
+                                                 scope.lineage_orig.get(lineage))
         regions = []
         for region in op.regions:
             inner, args = self.enter(region, scope, fresh)
@@ -351,7 +354,7 @@ class _Reverse:
                                             scope.marks[(id(op), lineage)])
         cond = scope.map(op.operands[0])
         keys = [v.name for v in self._active_free(op)] + [_state(w) for w in written]
-        likes = {v.name: v for v in self._active_free(op)}
+        likes = {v.name: scope.map(v) for v in self._active_free(op)}
         branches = []
         for region in op.regions:
             b.open_block()
@@ -403,7 +406,7 @@ class _Reverse:
         slots = [k for k, a in enumerate(carried) if a.name in self.active]
         free = [v for v in self._active_free(_body_only(op))]
         init_bars = [materialize(b, cts[k], scope.map(inits[k])) for k in slots]
-        free_bars = [materialize(b, adj.get(v.name), v) for v in free]
+        free_bars = [materialize(b, adj.get(v.name), scope.map(v)) for v in free]
         states = [adj[_state(w)] for w in written]
         last = b.emit("sub", tape.count, b.const(1, I64))
         stop = b.const(-1, I64)
@@ -442,7 +445,7 @@ class _Reverse:
         next_slots = [materialize(b, body_adj.get(carried[j].name),
                                   inner.subst.get(carried[j].name, scope.map(inits[j])))
                       for j in slots]
-        next_free = [materialize(b, body_adj.get(v.name), v) for v in free]
+        next_free = [materialize(b, body_adj.get(v.name), scope.map(v)) for v in free]
         next_states = [body_adj[_state(w)] for w in written]
         region = b.close_block([k] + slot_args + free_args + state_args,
                                next_slots + next_free + next_states)

@@ -79,11 +79,6 @@ from adgen.ir.verify import verify
 # Regressions (file names in corpus/) that fail on the current adgen, with the reason.
 # Empty this as the bugs get fixed: a listed regression that passes fails the test.
 KNOWN_FAILURES: dict[str, str] = {
-    "regression_007.py": "reverse mode: KeyError in reverse_if for a loop in an if that "
-                         "writes and reads an array dead after the if (or after an early "
-                         "return)",
-    "regression_008.py": "reverse mode: zeros_like(v) of an array defined in an if branch or "
-                         "loop body, read in a nested loop, is emitted where v is undefined",
 }
 
 HERE = pathlib.Path(__file__).resolve().parent
