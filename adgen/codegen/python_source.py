@@ -120,7 +120,7 @@ class _Printer:
 
     def assign(self, op: Op, target: str, depth: int) -> None:
         node = self.op_expr(op)
-        if (op.opcode in _VIEWS and isinstance(op.result.type, ArrayType)
+        if (_may_alias(op) and isinstance(op.result.type, ArrayType)
                 and {self.layout.name(op.operands[0]), target} & self.written):
             # NumPy returns a view: a later in-place write to either array would show
             # through the other, where the IR means two values
@@ -195,7 +195,17 @@ class _Printer:
             self.emit(1, f"return {outs[0]}")
 
 
-_VIEWS = ("getitem", "transpose", "reshape", "reshape_like")
+_VIEWS = ("getitem", "transpose", "reshape", "reshape_like", "stop_gradient")
+
+
+def _may_alias(op: Op) -> bool:
+    """Whether the printed expression of `op` may return (a view of) its first operand."""
+    if op.opcode in _VIEWS:
+        return True
+    # sum_like(g, like) returns g itself when the shapes agree (the common case)
+    return (op.opcode == "sum_like" and isinstance(op.operands[0].type, ArrayType)
+            and isinstance(op.operands[1].type, ArrayType)
+            and op.operands[0].type.ndim == op.operands[1].type.ndim)
 
 
 def _written_in_place(fn: Function, layout: Layout) -> set[str]:
