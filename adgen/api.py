@@ -141,6 +141,7 @@ class Transformed:
             raise ValueError(f"unknown backend {backend!r}; choose one of {BACKENDS}")
         self.fn = fn
         self.kind = kind
+        self.adgen_transform = True  # callable inside differentiated code (transforms/nested)
         self.single = isinstance(argnums, int)
         self.argnums = (argnums,) if self.single else tuple(argnums)
         if not self.argnums and kind != "call":
@@ -585,6 +586,7 @@ class Jacobian:
         if mode not in ("auto", "fwd", "rev"):
             raise ValueError(f"mode must be 'auto', 'fwd' or 'rev', not {mode!r}")
         self.mode = mode
+        self.adgen_transform = True  # callable inside differentiated code (transforms/nested)
         self.single = isinstance(argnums, int)
         self.argnums = (argnums,) if self.single else tuple(argnums)
         self.forward = Transformed(fn, "jvp", self.argnums, backend)

@@ -144,7 +144,14 @@ class _Tracer:
             self.literal[result.name] = op.attr("value")
             return
         args = [self.var.get(v.name) for v in op.operands]
-        if not is_float(result.type) or all(a is None for a in args):
+        if all(a is None for a in args):  # a constant (the seed 1.0 * 2.0 of an inlined grad)
+            literals = [self.literal.get(v.name) for v in op.operands]
+            if len(op.results) == 1 and all(v is not None for v in literals):
+                with np.errstate(all="ignore"):
+                    self.literal[result.name] = registry.get(op.opcode).impl(
+                        *literals, **dict(op.attrs))
+            return
+        if not is_float(result.type):
             return
         index = self.next
         self.next += 1

@@ -27,6 +27,7 @@ from adgen.ir.builder import Builder, NameTable
 from adgen.ir.function import Function
 from adgen.ir.types import BOOL, F64, I64
 from adgen.ir.values import Loc, Value
+from adgen.transforms import nested
 
 BINOPS = {ast.Add: "add", ast.Sub: "sub", ast.Mult: "mul", ast.Div: "div",
           ast.FloorDiv: "floordiv", ast.Mod: "mod", ast.Pow: "pow", ast.MatMult: "dot"}
@@ -574,6 +575,8 @@ class Lowerer:
         obj = target.obj
         args = [self.expr(a) for a in node.args]
         kwargs = {k.arg: self.expr(k.value) for k in node.keywords}
+        if getattr(obj, "adgen_transform", False):
+            return self.nested_transform(node, target, obj, args, kwargs, hint)
         special = self.special_call(node, obj, args, kwargs, hint)
         if special is not None:
             return special
@@ -615,6 +618,49 @@ class Lowerer:
                          "Python functions in the supported subset; for anything else "
                          f"register its derivative: adgen.primitive({target.description}, "
                          "partials=...) (see docs/EXTENDING.md)")
+
+    def nested_transform(self, node, target, transformed, args, kwargs, hint):
+        """`adgen.grad(f)(...)` called here: one `call_transformed` op, replaced by the
+        derivative code of `f` when the types are known (adgen/transforms/nested.py)."""
+        name = target.description
+        kind = transformed.kind
+        if kind not in nested.EXTRA_ARGUMENTS or transformed.static:
+            raise self.error(node, f"{name} (adgen.{kind}"
+                             f"{' with static_argnums' if transformed.static else ''}) cannot "
+                             "be called inside differentiated code yet",
+                             "call adgen.grad, value_and_grad, jvp, hvp or jit transforms "
+                             "(without static_argnums) here, or compute it outside")
+        if kwargs:
+            raise self.error(node, f"{name}() takes no keyword arguments in adgen",
+                             "pass the arguments by position")
+        inner = lower_function(transformed.python_function, self.sources)
+        n_args = len(inner.params)
+        extra = nested.EXTRA_ARGUMENTS[kind]
+        extra = len(transformed.argnums) if extra is None else extra
+        if len(args) != n_args + extra:
+            raise self.error(node, f"{name}() takes {n_args + extra} argument(s) here, got "
+                             f"{len(args)}", "pass every argument by position")
+        args = [self.scalar(a_node, a) for a_node, a in zip(node.args, args)]
+        n_out, n_wrt = len(inner.returns), len(transformed.argnums)
+        if kind == "jvp" and n_out != 1:
+            raise self.error(node, f"{name}: a jvp of a function with {n_out} outputs "
+                             "cannot be called inside differentiated code yet",
+                             "differentiate a function returning one value")
+        n_flat = {"call": n_out, "grad": n_wrt, "value_and_grad": 1 + n_wrt, "jvp": 2,
+                  "hvp": 2 * n_wrt}[kind]
+        self.at(node)
+        flat = self.b.emit(nested.OPCODE, *args, attrs={"transform": nested.register(transformed)},
+                           name=hint or TEMP, types=(None,) * n_flat)
+        flat = list(flat) if isinstance(flat, tuple) else [flat]
+        if kind == "call":
+            return tuple(flat) if inner.tuple_return else flat[0]
+        if kind == "jvp":
+            return flat[0], flat[1]
+        if kind == "value_and_grad":
+            return flat[0], (flat[1] if transformed.single else tuple(flat[1:]))
+        if kind == "hvp":
+            flat = flat[n_wrt:]
+        return flat[0] if transformed.single else tuple(flat)
 
     def special_call(self, node, obj, args, kwargs, hint):
         """Builtins and functions that are not one primitive each."""

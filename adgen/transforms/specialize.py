@@ -15,6 +15,7 @@ from adgen.ir.ops import Op, Region, make_attrs, walk_ops
 from adgen.ir.types import BOOL, F32, F64, I64, Type, join, scalar_of
 from adgen.ir.values import Value
 from adgen.primitives import registry
+from adgen.transforms import nested
 
 _ZERO = {F64: 0.0, F32: 0.0, I64: 0, BOOL: False}
 
@@ -33,9 +34,10 @@ def _where(op: Op) -> str:
 
 
 class _Typer:
-    def __init__(self, hints: dict[str, Type], names: NameTable):
+    def __init__(self, hints: dict[str, Type], names: NameTable, inlined: dict):
         self.hints = hints
         self.names = names
+        self.inlined = inlined  # nested transforms, inlined once per op and types
         self.changed = False
 
     def hint(self, name: str, t: Type | None) -> None:
@@ -70,6 +72,8 @@ class _Typer:
             return self.if_op(op, operands, env, out)
         if op.opcode in ("for", "while"):
             return self.loop_op(op, operands, env, out)
+        if op.opcode == nested.OPCODE:
+            return self.nested(op, operands, env, out)
         attrs = dict(op.attrs)
         if op.opcode == "undef":
             t = self.hints.get(op.result.name)
@@ -91,6 +95,20 @@ class _Typer:
         for old, new in zip(op.results, results):
             env[old.name] = new
         out.append(Op(op.opcode, operands, results, make_attrs(attrs), (), op.loc))
+
+    def nested(self, op, operands, env, out):
+        """A transform called here: its derivative IR, inlined once the types are known."""
+        if any(v.type is None for v in operands):
+            for r in op.results:
+                env[r.name] = Value(r.name, None)
+            return
+        ops, results = nested.inline(op, operands, self.names, self.inlined)
+        if len(results) != len(op.results):
+            raise AdgenTypeError(f"{_where(op)}: the transform returns {len(results)} "
+                                 f"value(s) here, the call expects {len(op.results)}")
+        out.extend(ops)
+        for old, new in zip(op.results, results):
+            env[old.name] = new
 
     def if_op(self, op, operands, env, out):
         (cond,) = operands
@@ -173,8 +191,9 @@ def specialize(fn: Function, arg_types) -> Function:
                              f"got {len(arg_types)}")
     hints: dict[str, Type] = {}
     names = NameTable(all_names(fn))
+    inlined: dict = {}
     for _ in range(50):
-        typer = _Typer(hints, names)
+        typer = _Typer(hints, names, inlined)
         params = tuple(Value(p.name, t) for p, t in zip(fn.params, arg_types))
         ops, yields, _ = typer.region(fn.body, {}, params)
         typed = Function(fn.name, Region(params, tuple(ops), tuple(yields)), fn.loc,
