@@ -176,8 +176,14 @@ class _Reverse:
                 scope.marks[(id(op), lineage)] = b.emit("log_len", self.logs[lineage],
                                                         name="mark")
                 # what the branches read, also for an array the `if` does not yield
-                scope.prev[(id(op), lineage)] = (scope.lineage_value.get(lineage),
-                                                 scope.lineage_orig.get(lineage))
+                value = scope.lineage_value.get(lineage)
+                scope.prev[(id(op), lineage)] = (value, scope.lineage_orig.get(lineage))
+                if value is not None and any(self.lineages.rebinds(r, lineage)
+                                             for r in op.regions):
+                    # a branch writes into the array and then replaces it: the undo log
+                    # cannot give the array before the `if` back, a copy can
+                    scope.marks[(id(op), "copy", lineage)] = b.emit("copy", value,
+                                                                    name=value.name + "_saved")
         regions = []
         for region in op.regions:
             inner, args = self.enter(region, scope, fresh)
@@ -361,6 +367,8 @@ class _Reverse:
             inner = scope.child()
             for lineage, state in before.items():
                 _, orig = scope.prev[(id(op), lineage)]
+                if self.lineages.rebinds(region, lineage):
+                    state = scope.marks[(id(op), "copy", lineage)]
                 if orig is not None:
                     inner.subst[orig] = state
                 inner.lineage_value[lineage] = state

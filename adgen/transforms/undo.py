@@ -137,6 +137,19 @@ class Lineages:
     def written_in(self, op: Op) -> list[str]:
         return sorted(self.written.get(id(op), ()))
 
+    def rebinds(self, region: Region, lineage: str) -> bool:
+        """Whether `region` (a branch of an `if`) replaces the array of `lineage` by a new
+        one (`u = u + w`), so that the array after the `if` is not the one before it."""
+        for op in region.ops:
+            if op.opcode in ("for", "while"):
+                continue  # _check: loops never replace a tracked array
+            if op.opcode == "if":
+                if any(self.rebinds(sub, lineage) for sub in op.regions):
+                    return True
+            elif op.opcode not in WRITES and any(self.of(r) == lineage for r in op.results):
+                return True
+        return False
+
     def read_in(self, op: Op) -> set[str]:
         """The lineages whose elements `op`'s regions read (not counting writes into them,
         carrying them, or their shape)."""
