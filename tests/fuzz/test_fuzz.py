@@ -32,6 +32,7 @@ uniform in [-1.5, 1.5], n drawn by the strategy), with argnums=(0, 1) or (0, 1, 
 The python backend is used everywhere else (it compiles nothing). The random directions are
 a function of the point, so that a corpus point replays exactly.
 
+`ADGEN_FUZZ_TIMEOUT` (seconds, 60) bounds the checks of one program.
 `ADGEN_FUZZ_N` sets the number of programs (300 by default; derandomized, so
 CI always runs the same ones; `ADGEN_FUZZ_SEED=<int>` draws other ones).
 `ADGEN_FUZZ_HESSIAN_EVERY`, `ADGEN_FUZZ_NUMBA_EVERY` and `ADGEN_FUZZ_NUMBA_ARRAY_EVERY` set
@@ -186,7 +187,8 @@ SYM_RTOL, SYM_ATOL = 1e-8, 1e-10         # relative to the largest Hessian entry
 BACKEND_RTOL, BACKEND_ATOL = 1e-12, 1e-14
 UNOPT_RTOL, UNOPT_ATOL = 1e-12, 1e-14    # simplified vs unsimplified derivative IR
 
-PROGRAM_TIMEOUT = 60                    # seconds for all checks of one program (a hang fails)
+# seconds for all checks of one program (a hang fails); raise it on a loaded machine
+PROGRAM_TIMEOUT = int(os.environ.get("ADGEN_FUZZ_TIMEOUT", "60"))
 
 STATS: collections.Counter = collections.Counter()
 

@@ -5,6 +5,8 @@ measured targets with fixed seeds."""
 import numpy as np
 import pytest
 
+import adgen
+
 from adgen.runtime.data import (gaussian_ring, load_digits_images, mode_coverage, ring_centres,
                                 swiss_roll, two_moons)
 from adgen.runtime.models import autoencoder as ae
@@ -29,7 +31,7 @@ def small_players(seed=0, batch=4, hidden=3):
     """Small random networks and batches, drawn again until no hidden unit is within 0.05
     of its kink (finite differences straddling a kink are wrong, not adgen)."""
     rng = np.random.default_rng(seed)
-    while True:
+    for _ in range(1000):
         generator = tuple(p + 0.1 * rng.normal(size=p.shape)
                           for p in gan.mlp_init(rng, 2, hidden, 2))
         critic = tuple(p + 0.1 * rng.normal(size=p.shape) for p in gan.mlp_init(rng, 2, hidden, 1))
@@ -39,6 +41,7 @@ def small_players(seed=0, batch=4, hidden=3):
                  + pre_activations(critic, Y))
         if min(np.abs(u).min() for u in units) > 0.05:
             return rng, generator, critic, Z, Y
+    raise AssertionError("no point away from the kinks: use fewer units or examples")
 
 
 @pytest.mark.parametrize("loss, argnums", [
@@ -218,3 +221,17 @@ def test_vae_on_digits_improves_the_elbo_and_reconstructs():
                            np.ones(k), steps=5)
     assert strip.shape == (5, 64)
     np.testing.assert_allclose(strip[0], ae.vae_decode_means(params, np.zeros((1, k)))[0])
+
+
+def test_saturating_generator_descends_the_minimax_value():
+    """The saturating generator's loss is V itself (a sum of mean log-probabilities, < 0;
+    the non-saturating loss is > 0), and a small step along -grad V lowers V."""
+    saturating = gan.train_gan(np.random.default_rng(7), ring, steps=3, saturating=True,
+                               backend="python", hidden=8)
+    plain = gan.train_gan(np.random.default_rng(7), ring, steps=3, backend="python", hidden=8)
+    assert max(saturating.generator_loss) < 0 < min(plain.generator_loss)
+    _, generator, critic, Z, Y = small_players(4)
+    grads = adgen.grad(gan.gan_value, argnums=GEN, backend="python")(*generator, *critic, Z, Y)
+    stepped = tuple(p - 1e-3 * g for p, g in zip(generator, grads))
+    assert (gan.gan_value(*stepped, *critic, Z, Y)
+            < gan.gan_value(*generator, *critic, Z, Y))

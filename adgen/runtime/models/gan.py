@@ -213,9 +213,11 @@ def train_adversarial(generator_loss, critic_loss, generator, critic, sample_dat
     return result
 
 
-def train_gan(rng, sample_data, *, steps, hidden=64, latent_dim=2, data_dim=2, **kwargs):
-    """A GAN (non-saturating generator loss, Adam(1e-3, b1=0.5) for both players) on
-    `sample_data(rng, n)`. Returns an `AdversarialResult`.
+def train_gan(rng, sample_data, *, steps, hidden=64, latent_dim=2, data_dim=2,
+              saturating=False, **kwargs):
+    """A GAN (Adam(1e-3, b1=0.5) for both players) on `sample_data(rng, n)`: the
+    generator descends the non-saturating loss, or with `saturating=True` the minimax
+    value V itself. Returns an `AdversarialResult`.
 
     Example:
         >>> # result = train_gan(rng, lambda r, n: gaussian_ring(r, n), steps=3000)
@@ -223,7 +225,8 @@ def train_gan(rng, sample_data, *, steps, hidden=64, latent_dim=2, data_dim=2, *
     """
     generator = mlp_init(rng, latent_dim, hidden, data_dim)
     critic = mlp_init(rng, data_dim, hidden, 1)
-    return train_adversarial(gan_generator_loss, gan_discriminator_loss, generator, critic,
+    generator_loss = gan_value if saturating else gan_generator_loss
+    return train_adversarial(generator_loss, gan_discriminator_loss, generator, critic,
                              sample_data, rng=rng, steps=steps, latent_dim=latent_dim,
                              **kwargs)
 
