@@ -165,7 +165,7 @@ def train_adversarial(generator_loss, critic_loss, generator, critic, sample_dat
                       steps, batch_size=128, latent_dim=2, critic_steps=1,
                       generator_opt: Optimizer | None = None,
                       critic_opt: Optimizer | None = None, critic_extra=None,
-                      eval_fn=None, eval_every=0, backend="numba", progress=False):
+                      eval_fn=None, eval_every=0, backend="python", progress=False):
     """The alternating algorithm: for each step, `critic_steps` times draw z and y and
     step ω down `critic_loss`, then draw z and step θ down `generator_loss`.
 

@@ -28,7 +28,7 @@ def sinkhorn_generator_loss(W1, b1, W2, b2, W3, b3, Z, Y, eps, n_iter):
 def train_sinkhorn_generator(rng, sample_data, *, steps, eps=0.05, n_iter=20, hidden=64,
                              latent_dim=2, data_dim=2, batch_size=128,
                              optimizer: Optimizer | None = None, eval_fn=None, eval_every=0,
-                             backend="numba", progress=False):
+                             backend="python", progress=False):
     """Train a generator (an `mlp`, as the GAN's) by descending the Sinkhorn divergence.
     `eps` is a float or a schedule `step -> eps` (`adgen.runtime.ot.eps_schedule`).
     Returns an `AdversarialResult` whose `critic` is empty.
