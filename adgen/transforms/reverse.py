@@ -376,6 +376,13 @@ class _Reverse:
             branch_adj = {k: adj[k] for k in keys if k in adj and not k.startswith("@")}
             for lineage in written:
                 branch_adj[_state(lineage)] = inner.lineage_value[lineage]
+            for lineage in self.lineages.written_in(op):
+                # an array created in this branch and dead after the `if`: its state is
+                # threaded through the branch's reverse sweep only
+                now = inner.lineage_value.get(lineage)
+                if lineage not in written and now is not None and \
+                        now is not scope.lineage_value.get(lineage):
+                    branch_adj[_state(lineage)] = now
             for y, ct in zip(region.yields, cts):
                 if ct is not None:
                     self.add_adjoint(branch_adj, y, ct)
