@@ -202,15 +202,20 @@ def train_adversarial(generator_loss, critic_loss, generator, critic, sample_dat
         value, grads = gen_grad(*result.generator, *result.critic, Z, Y)
         result.generator, gen_state = generator_opt.update(grads, gen_state, result.generator)
         result.generator_loss.append(float(value))
-        if eval_fn is not None and eval_every and (step + 1) % eval_every == 0:
-            result.evaluations.append((step + 1, eval_fn(result.generator)))
-        if bar is not None:
-            bar.update(1)
-            bar.set_postfix(critic=f"{result.critic_loss[-1]:.3f}",
-                            generator=f"{result.generator_loss[-1]:.3f}")
+        _after_step(result, step, eval_fn, eval_every, bar,
+                    critic=f"{result.critic_loss[-1]:.3f}", generator=f"{value:.3f}")
     if bar is not None:
         bar.close()
     return result
+
+
+def _after_step(result, step, eval_fn, eval_every, bar, **shown):
+    """Evaluate the generator every `eval_every` steps; move the progress bar."""
+    if eval_fn is not None and eval_every and (step + 1) % eval_every == 0:
+        result.evaluations.append((step + 1, eval_fn(result.generator)))
+    if bar is not None:
+        bar.update(1)
+        bar.set_postfix(**shown)
 
 
 def train_gan(rng, sample_data, *, steps, hidden=64, latent_dim=2, data_dim=2,

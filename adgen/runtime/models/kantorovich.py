@@ -13,7 +13,8 @@ serves every eps.
 from __future__ import annotations
 
 import adgen
-from adgen.runtime.models.gan import AdversarialResult, _progress, mlp, mlp_init
+from adgen.runtime.models.gan import (AdversarialResult, _after_step, _progress, mlp,
+                                      mlp_init)
 from adgen.runtime.optimizers import Optimizer, adam
 from adgen.runtime.ot import sinkhorn_divergence
 
@@ -51,11 +52,8 @@ def train_sinkhorn_generator(rng, sample_data, *, steps, eps=0.05, n_iter=20, hi
         value, grads = grad(*result.generator, Z, Y, e, n_iter)
         result.generator, state = optimizer.update(grads, state, result.generator)
         result.generator_loss.append(float(value))
-        if eval_fn is not None and eval_every and (step + 1) % eval_every == 0:
-            result.evaluations.append((step + 1, eval_fn(result.generator)))
-        if bar is not None:
-            bar.update(1)
-            bar.set_postfix(sinkhorn=f"{value:.4f}", eps=f"{e:.3g}")
+        _after_step(result, step, eval_fn, eval_every, bar, sinkhorn=f"{value:.4f}",
+                    eps=f"{e:.3g}")
     if bar is not None:
         bar.close()
     return result
