@@ -379,11 +379,13 @@ def _is_dotted_name(node: ast.expr) -> bool:
 
 
 def _check_call(checker: _Checker, node: ast.Call) -> None:
-    if not _is_dotted_name(node.func):
+    if isinstance(node.func, ast.Attribute) and not _is_dotted_name(node.func):
+        checker.visit(node.func.value)  # a method of an expression: `X[:, k].reshape(n, 1)`
+    elif not _is_dotted_name(node.func):
         checker.report(
             node,
-            "only calls of a name or a dotted name (`f(x)`, `np.sin(x)`, `x.sum()`) "
-            "are supported",
+            "only calls of a name, a dotted name or a method (`f(x)`, `np.sin(x)`, "
+            "`(a + b).sum()`) are supported",
             "assign the callee to a name first (`t = a + b` then `t.sum()`), "
             "or call a module-level function by name",
         )

@@ -467,6 +467,10 @@ class Lowerer:
                     raise self.error(node, f"{owner.description}.{node.attr} does not exist",
                                      "check the spelling") from None
                 return self.classify(node, obj, f"{owner.description}.{node.attr}")
+        else:  # an attribute of an expression: `(a * b).T`, `X[0].shape`
+            owner = self.expr(base)
+            if isinstance(owner, Value):
+                return arrays.value_attribute(self, node, owner)
         raise self.error(node, f"attribute .{node.attr} of a value is not supported",
                          "attributes of arrays come with array support; use scalars")
 
@@ -563,10 +567,12 @@ class Lowerer:
 
     def call(self, node, hint):
         func = node.func
-        if isinstance(func, ast.Attribute) and isinstance(func.value, (ast.Name, ast.Attribute,
-                                                                        ast.Subscript)):
-            owner = self.expr(func.value) if not isinstance(func.value, ast.Name) or \
-                func.value.id in self.env else None
+        if isinstance(func, ast.Attribute):
+            # a method of a value (`x.sum()`, `X[:, k].reshape(n, 1)`, `(a + b).sum()`);
+            # `np.sum` and `math.sin` are dotted names of modules, not values
+            dotted = _dotted_root(func.value)
+            owner = None if dotted is not None and dotted not in self.env else \
+                self.expr(func.value)
             if isinstance(owner, Value):
                 args = [self.expr(a) for a in node.args]
                 kwargs = {k.arg: self.expr(k.value) for k in node.keywords}
@@ -715,6 +721,13 @@ class Lowerer:
         result = inner.lower_body(tree)
         self.b.loc = saved
         return result
+
+
+def _dotted_root(node) -> str | None:
+    """`a` for the expression `a.b.c`; None for anything but a dotted name."""
+    while isinstance(node, ast.Attribute):
+        node = node.value
+    return node.id if isinstance(node, ast.Name) else None
 
 
 def lower_function(fn, sources: set | None = None) -> Function:

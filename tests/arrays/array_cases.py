@@ -1250,6 +1250,20 @@ def method_sum_axis0(x):
     return np.sum(r * r)
 
 
+def method_of_expression(x):
+    r = (x * x + 1.0).sum(axis=0)
+    return np.sum(r * r)
+
+
+def method_of_subscript(x):
+    col = x[:, 1].reshape(x.shape[0], 1)
+    return np.sum(col * x)
+
+
+def attribute_of_expression(x):
+    return np.sum((x * 2.0).T[0] * x[:, 0])
+
+
 def method_sum_positional_axis(x):
     r = x.sum(1)
     return np.sum(r * r)
@@ -2151,6 +2165,9 @@ SCALAR_CASES = (
         Case(amax_axis0, A(*_MN, distinct=True)),
         Case(amin_2d, A(*_MN, distinct=True)),
         Case(method_sum, A(*_MN)),
+        Case(method_of_expression, A(*_MN)),
+        Case(method_of_subscript, A(*_MN)),
+        Case(attribute_of_expression, A(*_MN)),
         Case(method_sum_axis0, A(*_MN)),
         Case(method_sum_positional_axis, A(*_MN)),
         Case(method_mean_axis1, A(*_MN)),

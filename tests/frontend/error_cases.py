@@ -313,7 +313,7 @@ def walrus(x):
 
 
 def call_of_expression(x):
-    return (x + 1.0).sum()  # ERR
+    return np.sin(x)(x)  # ERR
 
 
 def bitwise_and(x):
