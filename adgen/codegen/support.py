@@ -33,7 +33,7 @@ def trip_count(start, stop, step):
 
 # ---------------------------------------------------------------------------------------
 # Array helpers. Each is a NumPy function (what the python backend runs) with a Numba
-# `overload` where Numba lacks the NumPy form; the overloads cover 1-D and 2-D arrays.
+# `overload` where Numba lacks the NumPy form (reductions along an axis: any rank).
 # ---------------------------------------------------------------------------------------
 from numba import types as _types  # noqa: E402
 from numba.extending import overload  # noqa: E402
@@ -57,9 +57,10 @@ def _reduce_axis(x, axis, how):
         return None
     if x.ndim == 1:
         return _make_1d(kind)
+    ax %= x.ndim
     if x.ndim == 2:
         return _make_2d(kind, ax)
-    return None
+    return _make_nd(kind, ax, x.ndim)
 
 
 def _make_1d(kind):
@@ -81,7 +82,7 @@ def _make_1d(kind):
     return impl
 
 
-def _make_2d(kind, ax):
+def _combiner(kind):
     if kind == "max":
         def combine(a, b):  # NaN wins, as in np.max
             return a if a >= b or a != a else b
@@ -94,7 +95,56 @@ def _make_2d(kind, ax):
     else:
         def combine(a, b):
             return a + b
-    combine = register_jitable(combine)
+    return register_jitable(combine)
+
+
+@register_jitable
+def _split_at(shape, ax):
+    """(elements before axis `ax`, its length, elements after it) of `shape`."""
+    pre = 1
+    for k in range(ax):
+        pre *= shape[k]
+    post = 1
+    for k in range(ax + 1, len(shape)):
+        post *= shape[k]
+    return pre, shape[ax], post
+
+
+def _shape_function(ndim, ax, insert):
+    """A jitted `shape -> shape` that drops axis `ax` of an ndim-tuple (or, with `insert`,
+    puts a 1 before position `ax`): Numba slices tuples only with literal bounds."""
+    parts = [f"s[{k}]" for k in range(ndim) if insert or k != ax]
+    if insert:
+        parts.insert(ax, "1")
+    namespace = {}
+    exec(f"def shape(s):\n    return ({', '.join(parts)},)\n", namespace)
+    return register_jitable(namespace["shape"])
+
+
+def _make_nd(kind, ax, ndim):
+    """Any rank: x viewed as (pre, n, post), reduced over n, reshaped back."""
+    combine = _combiner(kind)
+    mean = kind == "mean"
+    reduced = _shape_function(ndim, ax, insert=False)
+
+    def impl(x, axis, how):
+        c = np.ascontiguousarray(x)
+        pre, n, post = _split_at(c.shape, ax)
+        v = c.reshape((pre, n, post))
+        out = np.empty((pre, post), dtype=x.dtype)
+        for i in range(pre):
+            for j in range(post):
+                acc = v[i, 0, j]
+                for m in range(1, n):
+                    acc = combine(acc, v[i, m, j])
+                out[i, j] = acc / n if mean else acc
+        return out.reshape(reduced(c.shape))
+
+    return impl
+
+
+def _make_2d(kind, ax):
+    combine = _combiner(kind)
     mean = kind == "mean"
 
     def impl(x, axis, how):
@@ -132,6 +182,14 @@ def _keep_axis(r, x, axis):
         def keep_scalar(r, x, axis):
             return np.full((1,), r)
         return keep_scalar
+    ax %= x.ndim
+    if r.ndim >= 2:
+        kept = _shape_function(r.ndim, ax, insert=True)
+
+        def keep_nd(r, x, axis):
+            c = np.ascontiguousarray(r)
+            return c.reshape(kept(c.shape))
+        return keep_nd
     if r.ndim == 1 and ax == 0:
         def keep_row(r, x, axis):
             return np.ascontiguousarray(r).reshape((1, r.shape[0]))
@@ -164,6 +222,18 @@ def _spread_axis(g, x, axis):
         def spread_1d(g, x, axis):
             return np.zeros_like(x) + np.sum(np.asarray(g))
         return spread_1d
+    ax %= x.ndim
+    if x.ndim >= 3:
+        def spread_nd(g, x, axis):
+            out = np.empty(x.shape, dtype=x.dtype)
+            pre, n, post = _split_at(x.shape, ax)
+            v = out.reshape((pre, n, post))
+            flat = np.ascontiguousarray(g).reshape((pre, post))
+            for i in range(pre):
+                for m in range(n):
+                    v[i, m, :] = flat[i, :]
+            return out
+        return spread_nd
     if x.ndim == 2 and ax == 0:
         def spread_rows(g, x, axis):
             out = np.empty_like(x)
@@ -249,6 +319,27 @@ def _sum_like(g, like):
                 flat[at] += g[index]
             return out
         return same_nd
+    if g.ndim > like.ndim:  # broadcasting added leading axes: sum them, then as above
+        lead_dims = g.ndim - like.ndim
+        parts = ", ".join(f"s[{k}]" for k in range(lead_dims, g.ndim))
+        namespace = {}
+        exec(f"def tail(s):\n    return ({parts},)\n", namespace)
+        tail = register_jitable(namespace["tail"])
+
+        def fold_leading(g, like):
+            c = np.ascontiguousarray(g)
+            lead = 1
+            for k in range(lead_dims):
+                lead *= c.shape[k]
+            m = 1
+            for k in range(lead_dims, c.ndim):
+                m *= c.shape[k]
+            flat = c.reshape((lead, m))
+            acc = np.zeros(m, dtype=g.dtype)
+            for i in range(lead):
+                acc += flat[i]
+            return sum_like(acc.reshape(tail(c.shape)), like)
+        return fold_leading
     return None
 
 

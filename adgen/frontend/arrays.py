@@ -69,8 +69,38 @@ def subscript(lowerer, node, hint):
         k = constant(lowerer, node.slice, "tuple index")
         return base[k]
     array = lowerer.scalar(node.value, base)
+    parts = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
+    if any(_is_new_axis(p) for p in parts):
+        return _with_new_axes(lowerer, node, array, parts, hint)
     spec, operands = index(lowerer, node.slice)
     return lowerer.emit(node, "getitem", array, *operands, name=hint, attrs={"index": spec})
+
+
+def _is_new_axis(part) -> bool:
+    """`None` or `np.newaxis` in an index."""
+    if isinstance(part, ast.Constant):
+        return part.value is None
+    return (isinstance(part, ast.Attribute) and part.attr == "newaxis"
+            and isinstance(part.value, ast.Name) and part.value.id in ("np", "numpy"))
+
+
+def _with_new_axes(lowerer, node, array, parts, hint):
+    """`a[:, None, i]`: the index without its new axes, then one `expand_dims` per new
+    axis, at its position among the result's axes (integer indices drop theirs)."""
+    rest = [p for p in parts if not _is_new_axis(p)]
+    value = array
+    full = all(isinstance(p, ast.Slice) and p.lower is p.upper is p.step is None for p in rest)
+    if rest and not full:
+        spec, operands = index(lowerer, ast.Tuple(elts=rest, ctx=ast.Load()))
+        value = lowerer.emit(node, "getitem", array, *operands, attrs={"index": spec})
+    axis = 0
+    for part in parts:
+        if _is_new_axis(part):
+            value = lowerer.emit(node, "expand_dims", value, attrs={"axis": axis}, name=hint)
+            axis += 1
+        elif isinstance(part, ast.Slice):
+            axis += 1
+    return value
 
 
 def store(lowerer, target, value, node, add: bool = False) -> None:
@@ -203,6 +233,12 @@ def numpy_call(lowerer, node, obj, args, kwargs, hint):
         return lowerer.emit(node, "arange", *bounds, name=hint)
     if obj is np.reshape:
         return reshape(lowerer, node, args[0], args[1], hint)
+    if obj is np.expand_dims:
+        kw_nodes = {k.arg: k.value for k in node.keywords}
+        axis_node = kw_nodes["axis"] if "axis" in kw_nodes else node.args[1]
+        axis = constant(lowerer, axis_node, "axis")
+        return lowerer.emit(node, "expand_dims", lowerer.scalar(node, args[0]), name=hint,
+                            attrs={"axis": int(axis)})
     if obj in (np.concatenate, np.stack):
         arrays = args[0]
         if not isinstance(arrays, tuple):

@@ -160,6 +160,28 @@ register(Primitive("reshape", reshape_type, _reshape_impl, emit_reshape, jvp=lin
                    vjp=shaped_like_first("reshape_like"), doc="a.reshape(d0, d1, ...) / np.reshape(a, (d0, ...))"))
 
 
+def expand_dims_type(types, attrs):
+    (a,) = types
+    if not isinstance(a, ArrayType):
+        raise TypeError("only arrays take a new axis (None in an index)")
+    if not -a.ndim - 1 <= attrs["axis"] <= a.ndim:
+        raise TypeError(f"axis {attrs['axis']} is out of range for {a.ndim} dimensions")
+    return (ArrayType(a.dtype, a.ndim + 1),)
+
+
+def _expand_dims_impl(a, axis):
+    return np.expand_dims(a, axis).copy()
+
+
+def emit_expand_dims(args, attrs):
+    return call("np.expand_dims", [args[0], literal(attrs["axis"])])
+
+
+register(Primitive("expand_dims", expand_dims_type, _expand_dims_impl, emit_expand_dims,
+                   jvp=linear_jvp, vjp=shaped_like_first("reshape_like"),
+                   doc="a[:, None] / np.expand_dims(a, axis): a new axis of length 1"))
+
+
 def reshape_like_type(types, attrs):
     return (ArrayType(types[0].dtype, types[1].ndim),)
 

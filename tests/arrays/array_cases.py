@@ -30,12 +30,6 @@ NOT_YET = [
      "TypingError: Cannot unify array(float64, 2d, C) and float64 in the generated "
      "`tmp = 0.0 if a == 0.0 else tmp` (the guard of d(a**b)/db = a**b log a, a scalar "
      "select between a float and an array)"),
-    ("{sum,mean,max,min,prod}_2d_axism1, method_max_axism1_keep: reductions along axis=-1",
-     "numba", "ValueError: unable to broadcast argument 1 to output array (in "
-     "adgen/codegen/support.py: the overloads of spread_axis/keep_axis take axis 0 or 1)"),
-    ("{sum,mean,max,min,prod}_2d_axism1_keep, mean_2d_axism1_keep_arr: axis=-1, "
-     "keepdims=True", "numba", "TypingError: No implementation of function keep_axis "
-     "for (array(float64, 1d, C), array(float64, 2d, C), Literal[int](-1))"),
     ("stack_2d_axis0, stack_2d_axis1, stack_2d_axis2: np.stack of 2-D arrays (3-D result)",
      "numba", "TypingError: No implementation of function sum_like for "
      "(array(float64, 3d, C), array(float64, 3d, C)) (the support overloads cover 1-D and "
@@ -1250,6 +1244,36 @@ def method_sum_axis0(x):
     return np.sum(r * r)
 
 
+def new_axis_pairwise(x, y):
+    d = x[:, None, :] - y[None, :, :]
+    return np.sum(np.exp(-np.sum(d * d, axis=2)))
+
+
+def new_axis_index(x):
+    r = x[1, :, np.newaxis] * x[None, 0] + np.expand_dims(x[2], 0)
+    return np.sum(r * r)
+
+
+def sum_3d_axis2(x):
+    r = np.sum(x * 1.0, axis=2)
+    return np.sum(r * r)
+
+
+def max_3d_axis1(x):
+    r = np.max(x, axis=1)
+    return np.sum(r * r)
+
+
+def mean_3d_axis0_keep(x):
+    r = np.mean(x, axis=0, keepdims=True)
+    return np.sum(r * x)
+
+
+def prod_3d_axism1(x):
+    r = np.prod(x, axis=-1)
+    return np.sum(r * r)
+
+
 def method_of_expression(x):
     r = (x * x + 1.0).sum(axis=0)
     return np.sum(r * r)
@@ -2166,6 +2190,12 @@ SCALAR_CASES = (
         Case(amin_2d, A(*_MN, distinct=True)),
         Case(method_sum, A(*_MN)),
         Case(method_of_expression, A(*_MN)),
+        Case(new_axis_pairwise, A(M, N), A(K, N)),
+        Case(new_axis_index, A(M, N)),
+        Case(sum_3d_axis2, A(2, M, N)),
+        Case(max_3d_axis1, A(2, M, 2, distinct=True)),
+        Case(mean_3d_axis0_keep, A(2, M, N)),
+        Case(prod_3d_axism1, A(2, M, N, lo=0.5, hi=1.5, signed=True)),
         Case(method_of_subscript, A(*_MN)),
         Case(attribute_of_expression, A(*_MN)),
         Case(method_sum_axis0, A(*_MN)),
@@ -2373,6 +2403,9 @@ NUMBA = {
     "maximum", "where_mn_n", "clip_float_args",
     # reductions
     "sum_2d_axis0", "mean_1d_axis0_keep", "max_2d_axis1", "min_2d", "prod_2d_axis1_keep",
+    "sum_2d_axism1", "max_2d_axism1_keep", "method_max_axism1_keep", "sum_3d_axis2",
+    "max_3d_axis1", "mean_3d_axis0_keep", "prod_3d_axism1", "new_axis_pairwise",
+    "new_axis_index", "method_of_subscript",
     # linear algebra and shapes
     "dot_1_1", "dot_2_1", "matmul_op_1_2", "method_dot_2_2", "attr_T", "reshape_minus_one",
     "concatenate_2d_axis1", "stack_1d_axis1",
@@ -2391,10 +2424,8 @@ NUMBA_F32 = {"sin", "dot_2_2", "logsumexp"}  # float32 on numba too
 
 # Cases that pass on the python backend but not on numba, and cases whose float32 check
 # fails (see NOT_YET): left out of the runs above; ADGEN_ARRAYS_NOT_YET=1 adds them.
-NOT_YET_NUMBA = {"pow_s_mn", "pow_s_n", "pow_s_mn_arr", "pow_s_n_arr", "method_max_axism1_keep",
-                 "mean_2d_axism1_keep_arr", "stack_2d_axis0", "stack_2d_axis1",
-                 "stack_2d_axis2"} | {
-    f"{how}_2d_axism1{keep}" for how in _HOWS for keep in ("", "_keep")}
+NOT_YET_NUMBA = {"pow_s_mn", "pow_s_n", "pow_s_mn_arr", "pow_s_n_arr", "stack_2d_axis0",
+                 "stack_2d_axis1", "stack_2d_axis2"}
 NOT_YET_F32 = {"full_shape0"}
 NOT_YET_NUMBA_F32 = {"mlp", "scaled_literal", "full_shape0"}
 

@@ -163,6 +163,7 @@ NOT_AUDITED = {
     "transpose": "a.T: array operand and result",
     "reshape": "a.reshape(...): array operand and result",
     "reshape_like": "g reshaped like another array: array operands",
+    "expand_dims": "a new axis of length 1: array operands (tests/arrays: new_axis_*)",
     "reduce": "np.sum/mean/max/min/prod over axes: array operand, needs the 'how' attribute",
     "spread": "a reduced value repeated over the reduced axis: array result",
     "stop_gradient": ("the identity declared nondiff on purpose (its derivative is zero by "

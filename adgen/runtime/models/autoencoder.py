@@ -30,7 +30,8 @@ from adgen.runtime.layers.dense import dense_init
 
 __all__ = ["linear_ae_init", "linear_ae_loss", "linear_ae_reconstruct", "principal_angles",
            "ae_init", "ae_encode", "ae_decode", "ae_loss", "corrupt", "vae_init",
-           "vae_encode", "vae_decode", "vae_loss", "vae_gaussian_loss", "vae_reconstruct", "vae_decode_means", "vae_sample", "VAEBatches",
+           "vae_encode", "vae_decode", "vae_loss", "vae_gaussian_loss", "vae_reconstruct",
+           "vae_decode_means", "vae_sample", "VAEBatches",
            "interpolate"]
 
 
