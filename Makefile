@@ -20,8 +20,10 @@ venv: $(STAMP)
 demo: $(STAMP)
 	$(PY) examples/quickstart.py
 
+# One BLAS thread per test process: the suite's matrices are small, and xdist already
+# puts a process on every core (more threads only contend).
 test: $(STAMP)
-	$(PY) -m pytest -n auto --dist worksteal
+	OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 $(PY) -m pytest -n auto --dist worksteal
 
 fuzz: $(STAMP)
 	ADGEN_FUZZ_N=$(or $(N),300) $(PY) -m pytest tests/fuzz -p no:cacheprovider
