@@ -21,10 +21,12 @@ class Scope:
     prev: dict[tuple, Value] = field(default_factory=dict)  # (op id, lineage) -> value before
     marks: dict[tuple, Value] = field(default_factory=dict)  # (op id, lineage) -> log mark
     lineage_orig: dict[str, str] = field(default_factory=dict)  # lineage -> original name now
+    saved: dict[tuple, Value] = field(default_factory=dict)  # (op id, lineage) -> a copy
 
     def child(self) -> "Scope":
         return Scope(dict(self.subst), dict(self.tapes), dict(self.lineage_value),
-                     dict(self.prev), dict(self.marks), dict(self.lineage_orig))
+                     dict(self.prev), dict(self.marks), dict(self.lineage_orig),
+                     dict(self.saved))
 
     def map(self, value: Value) -> Value:
         return self.subst.get(value.name, value)

@@ -182,8 +182,8 @@ class _Reverse:
                                              for r in op.regions):
                     # a branch writes into the array and then replaces it: the undo log
                     # cannot give the array before the `if` back, a copy can
-                    scope.marks[(id(op), "copy", lineage)] = b.emit("copy", value,
-                                                                    name=value.name + "_saved")
+                    scope.saved[(id(op), lineage)] = b.emit("copy", value,
+                                                            name=value.name + "_saved")
         regions = []
         for region in op.regions:
             inner, args = self.enter(region, scope, fresh)
@@ -368,7 +368,7 @@ class _Reverse:
             for lineage, state in before.items():
                 _, orig = scope.prev[(id(op), lineage)]
                 if self.lineages.rebinds(region, lineage):
-                    state = scope.marks[(id(op), "copy", lineage)]
+                    state = scope.saved[(id(op), lineage)]
                 if orig is not None:
                     inner.subst[orig] = state
                 inner.lineage_value[lineage] = state
