@@ -7,16 +7,6 @@
 # Python variable; the generated prog_grad starts its loop with
 #     a, b, b, k = x, 0.0, y, 0
 # The same happens with `t = s; s = a * x; a = t` instead of the tuple assignment.
-import math
-
-
-def h1(a, b):
-    return a * b + math.sin(a)
-
-
-def h2(a):
-    return a * a, a + 1.0
-
 
 def prog(x, y, n):
     a = x

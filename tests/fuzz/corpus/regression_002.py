@@ -6,16 +6,6 @@
 # Cause (codegen layout), the same class as regression_001: the generated prog_grad starts
 #     b, b = 4.0, 0.0
 # (the primal `b` and the adjoint accumulator of x share the variable `b`).
-import math
-
-
-def h1(a, b):
-    return a * b + math.sin(a)
-
-
-def h2(a):
-    return a * a, a + 1.0
-
 
 def prog(x, y, n):
     b = 4.0

@@ -8,15 +8,6 @@
 import math
 
 
-def h1(a, b):
-    return a * b + math.sin(a)
-
-
-def h2(a):
-    return a * a, a + 1.0
-
-
-
 def prog(x, y, n):
     np = math.sin(x)
     return np * y

@@ -4,17 +4,6 @@
 #   value_and_grad = (0.0, (0.0, 0.0)), grad = (0.0, 0.0), jvp = (0.0, 0.0)
 # Cause: the desugaring of the early return introduces the flag _returned (and _ret) without
 # renaming a user variable of that name.
-import math
-
-
-def h1(a, b):
-    return a * b + math.sin(a)
-
-
-def h2(a):
-    return a * a, a + 1.0
-
-
 
 def prog(x, y, n):
     _returned = x * y

@@ -5,17 +5,6 @@
 # Cause: the desugaring of break introduces the flag _break without renaming a user variable
 # of that name. The same happens with _continue and with the names of a for loop turned into
 # a while loop (_i_next, _i_stop): the same class of bug as regression_004.
-import math
-
-
-def h1(a, b):
-    return a * b + math.sin(a)
-
-
-def h2(a):
-    return a * a, a + 1.0
-
-
 
 def prog(x, y, n):
     _break = x

@@ -11,17 +11,6 @@
 #             break
 # i.e. `(not A) and B` instead of `not (A and B)`. With an early return in the loop it
 # becomes `if not not _returned and (...)`, which never breaks (the fuzzer's hang).
-import math
-
-
-def h1(a, b):
-    return a * b + math.sin(a)
-
-
-def h2(a):
-    return a * a, a + 1.0
-
-
 
 def prog(x, y, n):
     s = 0.0

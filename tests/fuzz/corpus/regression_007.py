@@ -15,17 +15,7 @@
 #     for i in range(n):
 #         u[1] = u[1] * x + w[0]
 #     return np.sum(u * u)
-import math
-
 import numpy as np
-
-
-def h1(a, b):
-    return a * b + math.sin(a)
-
-
-def h2(a):
-    return a * a, a + 1.0
 
 
 def prog(x, y, n, w):

@@ -22,18 +22,7 @@
 #     for i in range(n):
 #         x += u0[i % len(w)]
 # which the fuzzer's optimized == unoptimized check reports ([invalid unoptimized IR]).
-import math
-
 import numpy as np
-
-
-def h1(a, b):
-    return a * b + math.sin(a)
-
-
-def h2(a):
-    return a * a, a + 1.0
-
 
 
 def prog(x, y, n, w):

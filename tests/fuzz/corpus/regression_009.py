@@ -7,18 +7,7 @@
 # `for _k in range(len(u)): e = u[_k]`, reading the variable u, which the body rebinds;
 # Python iterates over the array u held when the loop started. (`for e in <expression>`
 # binds the expression to _seq first and is right; so is an in-place `u += ...`.)
-import math
-
 import numpy as np
-
-
-def h1(a, b):
-    return a * b + math.sin(a)
-
-
-def h2(a):
-    return a * a, a + 1.0
-
 
 
 def prog(x, y, n, w):

@@ -13,17 +13,7 @@
 #     tmp_2 = _adgen.spread_axis(out, tmp, None) / tmp
 #     out_dot = np.sum(tmp_dot * tmp_2)
 # (the array-op table draws prod's arguments away from 0, so it did not show).
-import math
-
 import numpy as np
-
-
-def h1(a, b):
-    return a * b + math.sin(a)
-
-
-def h2(a):
-    return a * a, a + 1.0
 
 
 def prog(x, y, n, w):

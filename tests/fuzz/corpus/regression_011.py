@@ -16,17 +16,7 @@
 #         u = u * y
 #         for j in range(n):
 #             s += e
-import math
-
 import numpy as np
-
-
-def h1(a, b):
-    return a * b + math.sin(a)
-
-
-def h2(a):
-    return a * a, a + 1.0
 
 
 def prog(x, y, n, w):

@@ -6,8 +6,6 @@
 # `else` branch of the reversed `if` its zero adjoint `np.zeros_like(v)` named v as the
 # forward sweep calls it, not as the reverse iteration recomputes it. DCE removed the zero
 # before codegen, so the numbers were right; only the unoptimized IR was invalid.
-import math
-
 import numpy as np
 
 

@@ -8,8 +8,6 @@
 # NumPy array; the reverse loop of h5 then zeroed `out_bar[k]` in place, and with it the
 # adjoint of u0. Fixed: sum_like of equal-rank arrays counts as a view (copied when either
 # side is written in place), like getitem and reshape.
-import math
-
 import numpy as np
 
 
