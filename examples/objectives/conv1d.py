@@ -36,6 +36,19 @@ def conv1d_vectorized(x, u, target):
     return 0.5 * np.sum(r * r)
 
 
+def conv1d_shifted(x, u, target):
+    """The same convolution as a sum of m shifted slices of x (no n_out x n matrix):
+    how a NumPy user writes a short filter over a long signal."""
+    n = x.shape[0]
+    m = u.shape[0]
+    n_out = n - m + 1
+    s = u[0] * x[0:n_out]
+    for j in range(1, m):
+        s = s + u[j] * x[j:j + n_out]
+    r = np.tanh(s) - target
+    return 0.5 * np.sum(r * r)
+
+
 def conv1d_loops(x, u, target):
     n = x.shape[0]
     m = u.shape[0]

@@ -34,8 +34,8 @@ import adgen
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "examples"))
 
-from objectives import (bundle_adjustment, conv1d, gmm, logistic_regression,  # noqa: E402
-                        lstm, mlp, ridge, svm)
+from objectives import (bundle_adjustment, conv1d, gmm, logistic_map,  # noqa: E402
+                        logistic_regression, lstm, mlp, ode, ridge, svm)
 
 BACKENDS = ["python", "numba"]
 FD_RTOL, FD_ATOL = 1e-6, 1e-9
@@ -77,6 +77,12 @@ CASES = {
                    (0, 1)),
     "mlp": Case(mlp, "mlp_vectorized", "mlp_loops", mlp.make_data(5, 3, 4, 3, seed=0),
                 (0, 1, 2, 3)),
+    "conv1d_shifted": Case(conv1d, "conv1d_shifted", "conv1d_loops",
+                           conv1d.make_data(9, 3, seed=1), (0, 1)),
+    "logistic_map": Case(logistic_map, "logistic_map_vectorized", "logistic_map_loops",
+                         logistic_map.make_data(6, 6, seed=0), (0, 1)),
+    "ode": Case(ode, "lotka_volterra_vectorized", "lotka_volterra_loops",
+                ode.make_data(4, 20, seed=0), (0, 1, 2)),
 }
 NAMES = list(CASES)
 REVERSE = [(name, version) for name in NAMES for version in ("vectorized", "loops")
