@@ -18,10 +18,12 @@ from adgen.trace import trace  # noqa: F401
 from adgen import config  # noqa: F401  (callable: adgen.config(check_nans=True))
 from adgen.debug import AdgenNaNError  # noqa: F401
 from adgen.selfcheck import CheckError, CheckReport, check  # noqa: F401
+from adgen.memory import MemoryReport, memory_report  # noqa: F401
 
 __version__ = "0.1.0"
 __all__ = ["grad", "value_and_grad", "jvp", "vjp", "hessian", "hvp", "jacobian", "jit", "source",
            "ir", "trace", "primitive", "custom_jvp", "custom_vjp", "stop_gradient",
            "Transformed", "AdgenError", "AdgenSyntaxError", "AdgenTypeError",
            "AdgenDerivativeError", "AdgenInternalError",
-           "check", "CheckReport", "CheckError", "config", "AdgenNaNError"]
+           "check", "CheckReport", "CheckError", "config", "AdgenNaNError",
+           "memory_report", "MemoryReport"]

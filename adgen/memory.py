@@ -1,0 +1,280 @@
+"""`adgen.memory_report`: what a reverse-mode derivative keeps on its tapes.
+
+Reverse mode stores, for each loop, the carried values its reverse sweep needs
+(one tape entry per iteration, preallocated for `for` loops, growable for
+`while` loops), and logs the old elements of arrays written in place. The
+report reads the tapes off the derivative IR, before anything runs: their
+shapes are computed from the example arguments by evaluating only the ops the
+tape sizes depend on (trip counts, array dimensions), never the function.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+from adgen.errors import AdgenTypeError
+from adgen.ir.function import Function
+from adgen.ir.ops import Op, Region
+from adgen.ir.types import ArrayType
+
+
+@dataclass(frozen=True)
+class TapeEntry:
+    """One tape of the forward sweep.
+
+    `entries` is the loop's trip count (None for a growable tape), `entry_shape`
+    the shape of one entry (() for a scalar), `loops` the source lines of the
+    loops the tape is allocated inside (allocated anew on each of their
+    iterations, so one instance is live at a time).
+    """
+
+    name: str
+    line: int | None
+    dtype: str
+    entry_shape: tuple | None
+    entries: int | None
+    loops: tuple
+
+    @property
+    def bytes_per_entry(self) -> int | None:
+        if self.entry_shape is None:
+            return None
+        return int(np.dtype(_NUMPY_DTYPES[self.dtype]).itemsize * int(np.prod(self.entry_shape)))
+
+    @property
+    def bytes(self) -> int | None:
+        """Bytes of one instance (None where the size is only known at run time)."""
+        if self.entries is None or self.bytes_per_entry is None:
+            return None
+        return self.entries * self.bytes_per_entry
+
+    @property
+    def growable(self) -> bool:
+        return self.entries is None
+
+
+_NUMPY_DTYPES = {"f64": "float64", "f32": "float32", "i64": "int64", "bool": "bool"}
+
+
+@dataclass(frozen=True)
+class MemoryReport:
+    """The tapes of one specialization, and an estimate of their peak."""
+
+    function: str
+    tapes: tuple
+    undo_logs: int  # arrays written in place whose old elements are logged (growable)
+
+    @property
+    def peak_bytes(self) -> int:
+        """All tapes alive at once: one instance of each, known sizes only."""
+        return sum(t.bytes for t in self.tapes if t.bytes is not None)
+
+    def __str__(self) -> str:
+        rows = [f"memory report: {self.function}",
+                f"{'tape':<16}{'loop line':>10}{'entry':>14}{'bytes/iter':>12}"
+                f"{'iterations':>12}{'bytes':>14}"]
+        for t in self.tapes:
+            shape = "scalar" if t.entry_shape == () else str(t.entry_shape)
+            rows.append(f"{t.name:<16}{str(t.line):>10}{shape:>14}"
+                        f"{_fmt(t.bytes_per_entry):>12}"
+                        f"{('growable' if t.growable else str(t.entries)):>12}"
+                        f"{_fmt(t.bytes):>14}"
+                        + (f"  (inside the loop(s) at line {', '.join(map(str, t.loops))})"
+                           if t.loops else ""))
+        rows.append(f"peak estimate: {_human(self.peak_bytes)}"
+                    + (f"; plus {self.undo_logs} growable undo log(s) of in-place writes"
+                       if self.undo_logs else "")
+                    + ("; plus growable tapes of while loops"
+                       if any(t.growable for t in self.tapes) else ""))
+        return "\n".join(rows)
+
+
+def _fmt(n) -> str:
+    return "?" if n is None else f"{n:,}"
+
+
+def _human(n: int) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if n < 1000 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1000
+    return str(n)
+
+
+class _Sizes:
+    """Evaluates the values tape sizes depend on, from the example arguments alone.
+
+    Only straight-line ops are evaluated (never a loop or a branch); a loop-carried
+    array has the shape of its initial value (a tape's entries all share one shape),
+    so the shape of a carried array is read off the array the loop starts from.
+    """
+
+    def __init__(self, fn: Function, args):
+        self.env = {p.name: a for p, a in zip(fn.params, args)}
+        self.defining: dict[str, Op] = {}
+        self.initial: dict[str, object] = {}  # loop-carried region arg -> its initial value
+        for op in _walk(fn.body):
+            for r in op.results:
+                self.defining[r.name] = op
+            if op.opcode == "for":
+                pairs = [*zip(op.regions[0].args[1:], op.operands[3:]),
+                         *zip(op.results, op.operands[3:])]
+            elif op.opcode == "while":
+                pairs = [(a, v) for r in op.regions for a, v in zip(r.args, op.operands)]
+                pairs += list(zip(op.results, op.operands))
+            else:
+                continue
+            for arg, init in pairs:
+                self.initial[arg.name] = init
+
+    def shape_source(self, v):
+        """The value whose shape `v` has: `v`, or the initial value of a carried array."""
+        seen = set()
+        while v.name in self.initial and v.name not in seen:
+            seen.add(v.name)
+            v = self.initial[v.name]
+        return v
+
+    def shape(self, v, depth: int = 0):
+        """The shape of array `v`, where its value is unknown too: a carried array has its
+        initial value's shape, an entry `a[k]` of a tape has the tape's shape less one axis."""
+        v = self.shape_source(v)
+        known = self.value(v, depth)
+        if known is not None:
+            return np.shape(known)
+        op = self.defining.get(v.name)
+        if op is None or op.regions or depth > 200:
+            return None
+        if op.opcode == "getitem" and all(kind == "i" for kind in op.attr("index", ("i",))):
+            base = self.shape(op.operands[0], depth + 1)
+            return None if base is None else base[len(op.operands) - 1:]
+        # Evaluate the op on stand-ins: zeros of the known shape for arrays, 0.0 for floats
+        # (neither decides a result's shape); an unknown integer may, so it stops here.
+        stand_ins = []
+        for o in op.operands:
+            known = self.value(o, depth + 1)
+            if known is None and isinstance(o.type, ArrayType):
+                shape = self.shape(o, depth + 1)
+                if shape is None:
+                    return None
+                known = np.zeros(shape)
+            elif known is None and getattr(o.type, "name", None) in ("f64", "f32"):
+                known = 0.0
+            if known is None:
+                return None
+            stand_ins.append(known)
+        from adgen.primitives import registry
+
+        prim = registry.get(op.opcode)
+        try:
+            with np.errstate(all="ignore"):
+                out = prim.impl(*stand_ins, **dict(op.attrs))
+        except Exception:
+            return None
+        if prim.nresults > 1:
+            out = out[[r.name for r in op.results].index(v.name)]
+        return np.shape(out)
+
+    def value(self, v, depth: int = 0):
+        """The value of `v`, or None where it depends on a loop variable or on a branch."""
+        if v.name in self.env:
+            return self.env[v.name]
+        op = self.defining.get(v.name)
+        if op is None or op.regions or depth > 200:
+            return None
+        if op.opcode in ("dim", "size"):
+            shape = self.shape(op.operands[0], depth + 1)
+            if shape is None:
+                return None
+            out = shape[op.attr("axis")] if op.opcode == "dim" else int(np.prod(shape))
+            self.env[v.name] = out
+            return out
+        operands = [self.value(o, depth + 1) for o in op.operands]
+        if any(o is None for o in operands):
+            return None
+        from adgen.primitives import registry
+
+        prim = registry.get(op.opcode)
+        with np.errstate(all="ignore"):
+            out = prim.impl(*operands, **dict(op.attrs))
+        if prim.nresults > 1:
+            for r, o in zip(op.results, out):
+                self.env[r.name] = o
+            return self.env[v.name]
+        self.env[v.name] = out
+        return out
+
+
+_TAPE_NAME = re.compile(r"_tape(_\d+)*$")  # reverse.py names its tapes <value>_tape
+
+
+def _walk(region: Region):
+    for op in region.ops:
+        yield op
+        for r in op.regions:
+            yield from _walk(r)
+
+
+def _tapes(region: Region, loops: tuple, pushed: set):
+    """(op, enclosing loop lines) for every tape allocation."""
+    for op in region.ops:
+        if op.opcode == "empty" and _TAPE_NAME.search(op.result.name):
+            yield op, loops
+        for r in op.regions:
+            inner = loops + ((op.loc.line if op.loc else None),) if op.opcode in (
+                "for", "while") else loops
+            yield from _tapes(r, inner, pushed)
+
+
+def tape_report(fn: Function, args, name: str | None = None) -> MemoryReport:
+    """The report of a reverse-mode derivative IR `fn` for these argument values."""
+    sizes = _Sizes(fn, args)
+    pushed = {v.name for op in _walk(fn.body) if op.opcode == "push" for v in op.operands[:1]}
+    carried_into_while = set()
+    for op in _walk(fn.body):
+        if op.opcode == "while":
+            carried_into_while.update(v.name for v in op.operands)
+    tapes = []
+    for op, loops in _tapes(fn.body, (), pushed):
+        t = op.result.type
+        size, *dims = op.operands
+        growable = op.result.name in pushed or op.result.name in carried_into_while
+        entries = None if growable else sizes.value(size)
+        dims = [sizes.value(d) for d in dims]
+        shape = None if any(d is None for d in dims) else tuple(int(d) for d in dims)
+        dtype = t.dtype.name if isinstance(t, ArrayType) and hasattr(t.dtype, "name") else \
+            str(t.dtype) if isinstance(t, ArrayType) else str(t)
+        tapes.append(TapeEntry(op.result.name, op.loc.line if op.loc else None, dtype, shape,
+                               None if entries is None else int(entries), loops))
+    logs = sum(1 for op in _walk(fn.body) if op.opcode == "log_new")
+    return MemoryReport(name or fn.name, tuple(tapes), logs)
+
+
+def memory_report(transformed, *example_args, **kwargs) -> MemoryReport:
+    """What the reverse sweep of `transformed` stores, for arguments like these.
+
+    Lists every tape (one per loop-carried value the reverse sweep needs): its
+    loop's line, the shape and bytes of one entry, the trip count, its bytes, and
+    a peak estimate (all tapes alive at once). Nothing runs but the arithmetic of
+    the tape sizes.
+
+    Example:
+        >>> # def f(r, x0, steps):
+        >>> #     x = x0
+        >>> #     for t in range(steps):
+        >>> #         x = r * x * (1.0 - x)
+        >>> #     return np.sum(x)
+        >>> # print(adgen.memory_report(adgen.grad(f), 3.7, np.full(1000, 0.3), 100))
+        >>> # x_tape, line 3, entry (1000,), 8,000 bytes/iter, 100 iterations, 800,000 bytes
+    """
+    from adgen.api import Transformed
+
+    if not isinstance(transformed, Transformed):
+        raise AdgenTypeError("memory_report: the first argument must be an adgen transform "
+                             f"(adgen.grad(f), ...), not {type(transformed).__name__}")
+    args = transformed.bind(list(example_args)[:transformed.n_params], kwargs)
+    compiled = transformed.compile(transformed.arg_types(args))
+    return tape_report(compiled.ir, args, transformed.__name__)
