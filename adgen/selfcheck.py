@@ -130,7 +130,7 @@ class Culprit:
             if self.rules_passed:
                 head += ", although every primitive rule passed on its own"
         elif self.stage == "simplify":
-            head = "simplification of the derivative IR (fold, cse, dce)"
+            head = "simplification of the derivative IR (fold, cse, shapes, dce)"
         else:
             head = "code generation or the backend (the derivative IR itself is right)"
         where = ""

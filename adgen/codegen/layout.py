@@ -78,12 +78,29 @@ class _Builder:
             if (op.regions or op.opcode in LITERALS or op.opcode in _NO_INLINE
                     or not registry.get(op.opcode).pure):
                 continue
-            if not TEMP.fullmatch(name) or isinstance(op.results[0].type, ArrayType):
+            if not TEMP.fullmatch(name):
                 continue
             uses = self.uses.get(name, [])
+            if isinstance(op.results[0].type, ArrayType) and not self.fusable(op, uses):
+                continue
             if len(uses) == 1 and uses[0][1] == self.region_of_def[name] \
                     and not self.crosses_write(name, op, uses[0]):
                 self.layout.inline.add(name)
+
+    @staticmethod
+    def fusable(op: Op, uses) -> bool:
+        """Whether an array temporary may be printed inside the expression that uses it:
+        an element-wise op read once, by an op that only reads it (not a store, not an
+        in-place op). Numba fuses an array expression into one loop with one
+        allocation; split into statements, each op allocates and makes its own pass
+        over memory."""
+        if not registry.get(op.opcode).extra.get("elementwise") or len(uses) != 1:
+            return False
+        kind, _, user = uses[0]
+        if kind != "op" or not registry.has(user.opcode) or user.opcode in _NO_INLINE:
+            return False
+        prim = registry.get(user.opcode)
+        return prim.pure and not prim.effect and prim.inplace_operand is None
 
     def crosses_write(self, name: str, op: Op, use) -> bool:
         """Whether an in-place write into one of `op`'s array operands lies between the

@@ -10,6 +10,7 @@ reassigned in place, so loops print as the loops a person would write.
 from __future__ import annotations
 
 import ast
+import re
 
 from adgen.codegen.layout import Layout, plan_layout
 from adgen.ir.function import Function
@@ -36,6 +37,7 @@ class _Printer:
         self.last_line: dict[int, int] = {}
         self.nan_guard = None  # a nanguard.NanGuard under adgen.config(check_nans=True)
         self.written = _written_in_place(fn, layout)
+        self.order, self.writes, self.allocated_in = _write_order(fn, layout)
 
     # expressions ----------------------------------------------------------------------
     def expr(self, value) -> ast.expr:
@@ -121,7 +123,7 @@ class _Printer:
     def assign(self, op: Op, target: str, depth: int) -> None:
         node = self.op_expr(op)
         if (_may_alias(op) and isinstance(op.result.type, ArrayType)
-                and {self.layout.name(op.operands[0]), target} & self.written):
+                and self.needs_copy(op, target)):
             # NumPy returns a view: a later in-place write to either array would show
             # through the other, where the IR means two values
             node = ast.Call(func=ast.Attribute(value=node, attr="copy", ctx=ast.Load()),
@@ -132,6 +134,23 @@ class _Printer:
             self.emit(depth, f"{target} {_AUG[type(node.op)]}= {ast.unparse(node.right)}")
             return
         self.emit(depth, f"{target} = {ast.unparse(node)}")
+
+    def needs_copy(self, op: Op, target: str) -> bool:
+        """Whether a view `target` of `op`'s first operand must be a copy: either array is
+        written in place; except a tape entry (never written again once the forward
+        sweep filled it) read into a variable nothing writes."""
+        base = self.layout.name(op.operands[0])
+        if target in self.written:
+            return True
+        if base not in self.written:
+            return False
+        if not _TAPE.search(base):
+            return True
+        pos, loops = self.order[id(op)]
+        # a loop that allocates the tape anew on each iteration writes a new array next time
+        fresh = self.allocated_in.get(base, frozenset())
+        return any(w_pos > pos or ((w_loops & loops) - fresh)
+                   for w_pos, w_loops in self.writes[base])
 
     def inplace(self, op: Op, prim, target: str, depth: int) -> None:
         array = op.operands[prim.inplace_operand]
@@ -218,6 +237,31 @@ def _written_in_place(fn: Function, layout: Layout) -> set[str]:
             if registry.get(op.opcode).inplace_operand is not None:
                 written.add(layout.name(op.result))
     return written
+
+
+_TAPE = re.compile(r"_tape(_\d+)*$")  # reverse.py's tapes: <value>_tape
+
+
+def _write_order(fn: Function, layout: Layout):
+    """The position (program order) and enclosing loops of every op; for each variable
+    the positions and loops of the ops that write into it in place, and the loops that
+    enclose its allocation (`empty`), when it has exactly one."""
+    order, writes, allocs = {}, {}, {}
+
+    def walk(region: Region, loops: frozenset) -> None:
+        for op in region.ops:
+            order[id(op)] = (len(order), loops)
+            if op.opcode == "empty":
+                allocs.setdefault(layout.name(op.result), []).append(loops)
+            if op.results and registry.has(op.opcode) \
+                    and registry.get(op.opcode).inplace_operand is not None:
+                writes.setdefault(layout.name(op.result), []).append(order[id(op)])
+            inner = loops | {id(op)} if op.opcode in ("for", "while") else loops
+            for sub in op.regions:
+                walk(sub, inner)
+
+    walk(fn.body, frozenset())
+    return order, writes, {name: found[0] for name, found in allocs.items() if len(found) == 1}
 
 
 def _source_lines(fn: Function) -> dict:

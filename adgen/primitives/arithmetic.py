@@ -16,7 +16,8 @@ def scalar(name, impl, emit, type_rule, partials=None, nondiff=False, trace=None
            python_names=(), doc=""):
     """Declare a scalar element-wise primitive; its jvp/vjp come from `partials`."""
     prim = Primitive(name=name, type_rule=type_rule, impl=impl, emit=emit, partials=partials,
-                     nondiff=nondiff, trace=trace, python_names=tuple(python_names), doc=doc)
+                     nondiff=nondiff, trace=trace, python_names=tuple(python_names), doc=doc,
+                     extra={"elementwise": True})
     if partials is not None:
         prim = Primitive(**{**prim.__dict__, "jvp": jvp_from_partials(prim),
                             "vjp": vjp_from_partials(prim)})

@@ -13,9 +13,10 @@ from adgen.ir.printer import print_function
 from adgen.transforms.simplify.cse import eliminate_common_subexpressions
 from adgen.transforms.simplify.dce import eliminate_dead_code
 from adgen.transforms.simplify.fold import fold_constants
+from adgen.transforms.simplify.shapes import use_shape_sources
 
 SIMPLIFY = (("fold", fold_constants), ("cse", eliminate_common_subexpressions),
-            ("dce", eliminate_dead_code))
+            ("shapes", use_shape_sources), ("dce", eliminate_dead_code))
 
 
 def dump(name: str, fn: Function) -> Function:
@@ -36,7 +37,7 @@ def run_pass(name: str, pass_fn, fn: Function, check: bool = False) -> Function:
 
 
 def simplify(fn: Function, check: bool = False, rounds: int = 4) -> Function:
-    """Fold, CSE and DCE until nothing changes (at most `rounds` times)."""
+    """Fold, CSE, shape sources and DCE until nothing changes (at most `rounds` times)."""
     for _ in range(rounds):
         before = fn
         for name, pass_fn in SIMPLIFY:

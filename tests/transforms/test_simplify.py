@@ -2,6 +2,8 @@
 
 import math
 
+import numpy as np
+
 from adgen.frontend.lower import lower_function
 from adgen.ir.interpret import interpret
 from adgen.ir.ops import walk_ops
@@ -97,3 +99,27 @@ def test_dce_removes_unread_tapes():
     out = eliminate_dead_code(fold_constants(fn))
     assert "setitem" not in opcodes(out) and "empty" not in opcodes(out)
     assert interpret(out, 1.0, 4) == (1.0,)
+
+
+def logistic_step(r, x):
+    return np.sum(r * x * (1.0 - x))
+
+
+def test_shape_sources_point_sum_like_at_the_array():
+    from adgen.ir.types import ArrayType as _Array
+    from adgen.transforms.simplify.shapes import use_shape_sources
+
+    fn = differentiate_reverse(typed(logistic_step, F64, _Array(F64, 1)), (0, 1),
+                               seed_params=False, return_primal=False)
+    likes = [op.operands[1].name for op in walk_ops(fn.body) if op.opcode == "sum_like"]
+    assert likes and set(likes) != {"x"}          # r * x, 1.0 - x: temporaries
+    out = use_shape_sources(fn)
+    likes = [op.operands[1].name for op in walk_ops(out.body) if op.opcode == "sum_like"]
+    assert set(likes) == {"x"}
+    x = np.linspace(0.1, 0.9, 5)
+    for got, want in zip(interpret(out, 3.7, x), interpret(fn, 3.7, x)):
+        np.testing.assert_array_equal(got, want)
+    # DCE then keeps fewer ops: the temporaries read only for their shape are gone or
+    # have one use left
+    assert len(list(walk_ops(eliminate_dead_code(out).body))) <= len(
+        list(walk_ops(eliminate_dead_code(fn).body)))
