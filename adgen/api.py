@@ -134,7 +134,8 @@ class Transformed:
         1.3817732906760363
     """
 
-    def __init__(self, fn, kind: str, argnums=0, backend: str = "numba", static_argnums=()):
+    def __init__(self, fn, kind: str, argnums=0, backend: str = "numba", static_argnums=(),
+                 memory_budget=None):
         if kind not in KINDS:
             raise ValueError(f"unknown transform {kind!r}")
         if backend not in BACKENDS:
@@ -152,6 +153,14 @@ class Transformed:
             raise ValueError(f"an argument cannot be both differentiated (argnums="
                              f"{self.argnums}) and static (static_argnums={self.static})")
         self.backend = backend
+        self.memory_budget = None
+        if memory_budget is not None:
+            if kind not in ("grad", "value_and_grad", "vjp"):
+                raise ValueError(f"memory_budget applies to reverse mode (grad, value_and_grad,"
+                                 f" vjp), not to {kind}")
+            from adgen.transforms.checkpoint import parse_budget
+
+            self.memory_budget = parse_budget(memory_budget)
         self.cache: dict[tuple, Compiled] = {}
         self.lock = threading.Lock()
         self._signature = inspect.signature(self.python_function)
@@ -229,6 +238,10 @@ class Transformed:
                                      f"of type {base.params[i].type}; pass a float", name)
         if self.kind == "call":
             return base
+        if self.memory_budget is not None:
+            from adgen.transforms.checkpoint import checkpoint_loops
+
+            base = dump("checkpoint", checkpoint_loops(base, self.memory_budget))
         if self.kind in ("grad", "value_and_grad", "hessian", "hvp"):
             if len(base.returns) != 1 or not is_float(base.returns[0].type):
                 raise AdgenTypeError(f"{self.kind} needs a function returning one float; "
@@ -263,7 +276,7 @@ class Transformed:
                       f"{self.python_function.__code__.co_firstlineno})",
                       f"transform: {self.description(ir)}",
                       "signature: (" + ", ".join(str(t) for t in types) + ")",
-                      "passes: specialize, " + self.pass_names() + ", fold, cse, dce"]
+                      "passes: specialize, " + self.pass_names() + ", fold, cse, shapes, dce"]
             source = module_source(ir, name, header, self.backend, check_nans=nan_checks)
             func = load_function(source, name, name, self.backend)
             compiled = Compiled(ir, source, func, self._base_tuple, sources)
@@ -290,9 +303,10 @@ class Transformed:
         return self.compile(self.arg_types(args)).func
 
     def pass_names(self) -> str:
-        return {"call": "none", "grad": "reverse", "value_and_grad": "reverse",
-                "jvp": "forward", "vjp": "reverse", "hessian": "reverse, forward",
-                "hvp": "reverse, forward"}[self.kind]
+        names = {"call": "none", "grad": "reverse", "value_and_grad": "reverse",
+                 "jvp": "forward", "vjp": "reverse", "hessian": "reverse, forward",
+                 "hvp": "reverse, forward"}[self.kind]
+        return names if self.memory_budget is None else "checkpoint, " + names
 
     def description(self, ir: Function) -> str:
         names = [list(self._signature.parameters)[i] for i in self.argnums]
@@ -484,11 +498,11 @@ def _untyped_ir(fn) -> Function:
 
 
 def _transform(kind):
-    def make(fn=None, argnums=0, backend="numba", static_argnums=()):
+    def make(fn=None, argnums=0, backend="numba", static_argnums=(), **options):
         if fn is None:
             return functools.partial(make, argnums=argnums, backend=backend,
-                                     static_argnums=static_argnums)
-        return Transformed(fn, kind, argnums, backend, static_argnums)
+                                     static_argnums=static_argnums, **options)
+        return Transformed(fn, kind, argnums, backend, static_argnums, **options)
 
     make.__name__ = kind
     return make
@@ -496,6 +510,10 @@ def _transform(kind):
 
 grad = _transform("grad")
 grad.__doc__ = """Gradient of a scalar function, by reverse mode (as `jax.grad`).
+
+`memory_budget="200MB"` (also on value_and_grad and vjp) checkpoints long loops so
+that their tapes fit: each top-level loop is split into segments recomputed in the
+reverse sweep (adgen/transforms/checkpoint.py); no annotation in the function.
 
 Example:
     >>> import math

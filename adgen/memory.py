@@ -116,12 +116,15 @@ class _Sizes:
         self.env = {p.name: a for p, a in zip(fn.params, args)}
         self.defining: dict[str, Op] = {}
         self.initial: dict[str, object] = {}  # loop-carried region arg -> its initial value
+        self.first_index: dict[str, object] = {}  # loop variable -> the loop's start
         for op in _walk(fn.body):
             for r in op.results:
                 self.defining[r.name] = op
             if op.opcode == "for":
                 pairs = [*zip(op.regions[0].args[1:], op.operands[3:]),
                          *zip(op.results, op.operands[3:])]
+                # a tape allocated inside a loop is sized as on the loop's first iteration
+                self.first_index[op.regions[0].args[0].name] = op.operands[0]
             elif op.opcode == "while":
                 pairs = [(a, v) for r in op.regions for a, v in zip(r.args, op.operands)]
                 pairs += list(zip(op.results, op.operands))
@@ -182,6 +185,8 @@ class _Sizes:
         """The value of `v`, or None where it depends on a loop variable or on a branch."""
         if v.name in self.env:
             return self.env[v.name]
+        if v.name in self.first_index:
+            return self.value(self.first_index[v.name], depth + 1)
         op = self.defining.get(v.name)
         if op is None or op.regions or depth > 200:
             return None
