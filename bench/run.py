@@ -1,0 +1,106 @@
+"""Measure every problem: primal, adgen's gradients, the hand-written adjoint and the
+reference tools, each gradient checked against the hand-written adjoint first."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+
+import adgen
+from bench import references
+from bench.numba_primal import njit_module_function
+from bench.problems import BY_NAME, Problem
+from bench.timing import first_call, median_time
+
+TOOLS = ("jax", "torch", "autograd")
+VERSIONS = ("vectorized", "loops")
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def max_relative_error(grads, expected) -> float:
+    """Largest |a - b| / max|b| over the differentiated arguments."""
+    worst = 0.0
+    for a, b in zip(grads, expected):
+        a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+        worst = max(worst, float(np.max(np.abs(a - b)) / max(np.max(np.abs(b)), 1e-300)))
+    return worst
+
+
+def _hand_adjoint(problem: Problem):
+    from bench import adjoints
+
+    return getattr(adjoints, problem.adjoint)
+
+
+def measure(problem: Problem, quick: bool, tools=TOOLS, log=print) -> dict:
+    """One row of the table: seconds per call (medians) and compile seconds."""
+    args = problem.make(False)
+    budget, min_runs = (0.3, 3) if quick else (2.0, 7)
+
+    def timed(fn):
+        return median_time(fn, *args, budget=budget, min_runs=min_runs)
+
+    row = {"name": problem.name, "label": problem.label, "kind": problem.kind, "notes": []}
+    row["numpy"] = timed(problem.function("vectorized"))
+    for version in VERSIONS:
+        try:
+            f = njit_module_function(problem.module, getattr(problem, version))
+            row[f"numba_{version}_compile"], _ = first_call(f, *args)
+            row[f"numba_{version}"] = timed(f)
+        except Exception as exc:  # Numba does not compile every NumPy idiom
+            row[f"numba_{version}"] = None
+            row["notes"].append(f"Numba does not compile the {version} primal "
+                                f"({type(exc).__name__})")
+    adjoint = _hand_adjoint(problem)
+    row["hand_compile"], out = first_call(adjoint, *args)
+    expected = out[1:]
+    row["hand"] = timed(adjoint)
+    for version in VERSIONS:
+        g = adgen.grad(problem.function(version), argnums=problem.argnums, backend="numba")
+        row[f"adgen_{version}_compile"], grads = first_call(g, *args)
+        row[f"adgen_{version}_error"] = max_relative_error(grads, expected)
+        row[f"adgen_{version}"] = timed(g)
+        log(f"  adgen {version}: {row[f'adgen_{version}'] * 1e3:.3f} ms, "
+            f"compile {row[f'adgen_{version}_compile']:.1f} s")
+    for tool in tools:
+        fn = references.gradient(tool, problem)
+        if fn is None:
+            row[tool] = None
+            continue
+        row[f"{tool}_compile"], grads = first_call(fn, *args)
+        row[f"{tool}_error"] = max_relative_error(grads, expected)
+        row[tool] = timed(fn)
+        log(f"  {tool}: {row[tool] * 1e3:.3f} ms")
+    return row
+
+
+def warm_start(name: str, version: str, cache: str) -> float:
+    """Seconds of the first call of adgen's gradient in a new process whose cache
+    directory already holds the generated module and Numba's compiled code."""
+    env = dict(os.environ, ADGEN_CACHE_DIR=cache, PYTHONPATH=str(ROOT))
+    out = subprocess.run([sys.executable, "-m", "bench.warm", name, version], env=env,
+                         capture_output=True, text=True, check=True, cwd=ROOT)
+    return float(out.stdout.split()[-1])
+
+
+def measure_all(names, quick: bool, tools=TOOLS, log=print) -> list[dict]:
+    rows = []
+    for name in names:
+        problem = BY_NAME[name]
+        log(f"{problem.label}")
+        row = measure(problem, quick, tools, log)
+        from adgen.config import cache_dir
+
+        for version in VERSIONS:
+            row[f"adgen_{version}_warm"] = warm_start(name, version, str(cache_dir()))
+        rows.append(row)
+    return rows
+
+
+def save(rows, path: Path) -> None:
+    path.write_text(json.dumps(rows, indent=1) + "\n")
