@@ -18,6 +18,7 @@ from adgen.trace import trace  # noqa: F401
 from adgen import config  # noqa: F401  (callable: adgen.config(check_nans=True))
 from adgen.debug import AdgenNaNError  # noqa: F401
 from adgen.selfcheck import CheckError, CheckReport, check  # noqa: F401
+from adgen.cuda.vmap import vmap  # noqa: F401  (issue 7: backend="cuda"; numba.cuda is lazy)
 from adgen.memory import MemoryReport, memory_report  # noqa: F401
 
 __version__ = "0.1.0"
@@ -26,4 +27,4 @@ __all__ = ["grad", "value_and_grad", "jvp", "vjp", "hessian", "hvp", "jacobian",
            "Transformed", "AdgenError", "AdgenSyntaxError", "AdgenTypeError",
            "AdgenDerivativeError", "AdgenInternalError",
            "check", "CheckReport", "CheckError", "config", "AdgenNaNError",
-           "memory_report", "MemoryReport"]
+           "memory_report", "MemoryReport", "vmap"]
