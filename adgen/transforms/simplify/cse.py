@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from adgen.ir.function import Function
 from adgen.ir.ops import Op, Region
-from adgen.ir.types import ArrayType
 from adgen.ir.values import Value
 from adgen.primitives import registry
 
@@ -24,8 +23,9 @@ def _region(region: Region, seen: dict, subst: dict[str, Value]) -> Region:
             regions = tuple(_region(sub, seen, subst) for sub in op.regions)
             ops.append(Op(op.opcode, operands, op.results, op.attrs, regions, op.loc))
             continue
-        if (op.opcode == "undef" or not registry.get(op.opcode).pure
-                or any(isinstance(r.type, ArrayType) for r in op.results)):
+        # Array results merge too: a merged array has more uses, so codegen copies it
+        # before an in-place write where it is still live. Allocations are not pure.
+        if op.opcode == "undef" or not registry.get(op.opcode).pure:
             ops.append(Op(op.opcode, operands, op.results, op.attrs, (), op.loc))
             continue
         key = _key(op, subst)
