@@ -96,8 +96,8 @@ def _strip_mine(b: Builder, op: Op, scope: Scope, budget: int) -> None:
     start, stop, step = (scope.map(v) for v in op.operands[:3])
     inits = [scope.map(v) for v in op.operands[3:]]
     body = op.regions[0]
-    one, zero = b.const(1, I64), b.const(0, I64)
     b.loc = op.loc
+    one, zero = b.const(1, I64), b.const(0, I64)
     n = b.emit("trip_count", start, stop, step, name="n")
     slots = b.emit("floordiv", b.const(budget, I64), _bytes_per_iteration(b, inits))
     slots = b.emit("maximum", slots, b.const(2, I64), name="slots")

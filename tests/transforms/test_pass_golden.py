@@ -8,12 +8,15 @@ pass, then after it; `pytest --update-golden` rewrites it (review the diff).
 """
 
 import math
+import re
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from adgen.frontend.lower import lower_function
 from adgen.ir.interpret import interpret
+from adgen.ir.ops import walk_ops
 from adgen.ir.printer import print_function
 from adgen.ir.types import F64, I64
 from adgen.transforms.reverse import differentiate_reverse
@@ -73,3 +76,70 @@ def test_each_pass_removes_what_it_is_for():
     merged = eliminate_common_subexpressions(fn)
     assert _count(merged, "sin") < _count(fn, "sin")
     assert _count(eliminate_dead_code(fn), "exp") == 0 < _count(fn, "exp")
+
+
+# the passes that need arrays or loops of their own -------------------------------------
+def logistic_sum(r, x, steps):
+    for t in range(steps):
+        x = r * x * (1.0 - x)
+    return np.sum(x)
+
+
+def _check_golden(name, text, request):
+    golden = GOLDEN / f"{name}.txt"
+    text = text.replace(__file__, Path(__file__).name)
+    if request.config.getoption("--update-golden"):
+        golden.parent.mkdir(parents=True, exist_ok=True)
+        golden.write_text(text)
+    assert golden.exists(), "run pytest --update-golden once to create the golden file"
+    assert text == golden.read_text()
+
+
+def test_shapes_before_and_after(request):
+    """sum_like's shape operands move from `r * x_1`, `1.0 - x_1` to `x_1`."""
+    from adgen.ir.types import ArrayType
+    from adgen.transforms.simplify.shapes import use_shape_sources
+
+    typed = specialize(lower_function(logistic_sum), (F64, ArrayType(F64, 1), I64))
+    before = differentiate_reverse(typed, (0, 1), seed_params=False, return_primal=False)
+    after = use_shape_sources(before)
+    _check_golden("shapes", f"# before shapes\n{print_function(before)}\n\n"
+                  f"# after shapes\n{print_function(after)}\n", request)
+    x = np.linspace(0.2, 0.8, 4)
+    for got, want in zip(interpret(after, 3.7, x, 5), interpret(before, 3.7, x, 5)):
+        np.testing.assert_array_equal(got, want)
+
+
+def test_checkpoint_before_and_after(request):
+    """The loop of the primal, strip-mined into segments (before reverse mode)."""
+    from adgen.transforms.checkpoint import checkpoint_loops
+
+    before = specialize(lower_function(showcase), (F64, F64, I64))
+    after = checkpoint_loops(before, 4096)
+    _check_golden("checkpoint", f"# before checkpoint\n{print_function(before)}\n\n"
+                  f"# after checkpoint\n{print_function(after)}\n", request)
+    for n in (0, 1, 7, 100):
+        assert interpret(after, 0.3, 1.7, n) == interpret(before, 0.3, 1.7, n)
+
+
+def inactive_parts(x, w, n):
+    scale = 2.0 * n            # depends on no differentiated input
+    y = x * w
+    for i in range(n):
+        scale = scale * 0.5
+        y = y + math.sin(y) * scale
+    return y + scale
+
+
+def test_activity_marks_only_what_depends_on_the_inputs():
+    from adgen.transforms.activity import varied_values
+
+    typed = specialize(lower_function(inactive_parts), (F64, F64, I64))
+    active = varied_values(typed, (0,))
+    assert {"x", "y"} <= active and "w" not in active and "n" not in active
+    assert not any(name.startswith("scale") for name in active)
+    reverse = differentiate_reverse(typed, (0,), seed_params=False, return_primal=False)
+    defined = {r.name for op in walk_ops(reverse.body) for r in op.results}
+    adjoints = {name for name in defined if "_bar" in name}
+    assert any(re.match(r"y(_\d+)*_bar", name) for name in adjoints), adjoints
+    assert not any(re.match(r"(scale|w|n)(_\d+)*_bar", name) for name in adjoints), adjoints
