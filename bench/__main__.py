@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import json
 import os
 import platform
 import tempfile
@@ -41,6 +42,8 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="fewer timed runs")
     parser.add_argument("--only", default="", help="comma-separated problem names")
     parser.add_argument("--no-write", action="store_true", help="print, write nothing")
+    parser.add_argument("--render", action="store_true",
+                        help="measure nothing: write the tables and chart of bench/results.json")
     opts = parser.parse_args()
     os.environ.setdefault("ADGEN_CACHE_DIR", tempfile.mkdtemp(prefix="adgen-bench-"))
 
@@ -48,18 +51,24 @@ def main() -> None:
     from bench.problems import PROBLEMS
 
     names = [n for n in opts.only.split(",") if n] or [p.name for p in PROBLEMS]
-    rows = run.measure_all(names, opts.quick)
-    when = datetime.date.today().isoformat()
-    text = (f"Measured {when} with `python -m bench{' --quick' if opts.quick else ''}` on "
-            f"{machine()}.\n\nMedian milliseconds per gradient after warm-up:\n\n"
-            f"{report.table(rows)}\n\nCompile times (first call in a fresh cache; warm "
-            f"start: first call in a new process that finds the disk cache):\n\n"
+    if opts.render:
+        saved = json.loads((ROOT / "bench" / "results.json").read_text())
+        rows, header = [run.compile_only(r) for r in saved["rows"]], saved["header"]
+    else:
+        rows = run.measure_all(names, opts.quick)
+        when = datetime.date.today().isoformat()
+        header = (f"Measured {when} with `python -m bench{' --quick' if opts.quick else ''}`"
+                  f" on {machine()}.")
+    text = (f"{header}\n\nMedian milliseconds per gradient after warm-up:\n\n"
+            f"{report.table(rows)}\n\nCompile times in seconds (the first call in a fresh cache"
+            f" less one run; warm start: the same for the first call in a new process that "
+            f"finds the disk cache):\n\n"
             f"{report.compile_table(rows)}\n\nLargest relative difference from the hand-"
             f"written adjoint's gradient: {report.errors(rows)}.\n\n"
             f"![gradient time relative to the hand-written adjoint](benchmarks.png)")
     print(text)
     if not opts.no_write:
-        run.save(rows, ROOT / "bench" / "results.json")
+        run.save({"header": header, "rows": rows}, ROOT / "bench" / "results.json")
         report.chart(rows, ROOT / "docs" / "benchmarks.png")
         report.write_section(ROOT / "docs" / "BENCHMARKS.md", text)
 
