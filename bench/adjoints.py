@@ -20,32 +20,18 @@ import math
 import numba
 import numpy as np
 
+from bench.numba_primal import njit_module_function
+from bench.problems import PROBLEMS  # noqa: F401  (puts examples/ on sys.path)
+from objectives import gmm
+
 jit = numba.njit(cache=False, fastmath=False)
 
 
 # --- GMM -------------------------------------------------------------------------
 
-@jit
-def _log_gamma_half(two_a):
-    # the objective's own summation (not math.lgamma), so the constant matches to the ulp
-    out = 0.0
-    if two_a % 2 == 0:
-        for i in range(1, two_a // 2):
-            out += math.log(i)
-    else:
-        out = 0.5 * math.log(math.pi)
-        for i in range(1, two_a // 2 + 1):
-            out += math.log(i - 0.5)
-    return out
-
-
-@jit
-def _wishart_constant(d, wishart_gamma, wishart_m):
-    n_w = d + wishart_m + 1
-    lmg = 0.25 * d * (d - 1) * math.log(math.pi)
-    for j in range(1, d + 1):
-        lmg += _log_gamma_half(n_w + 1 - j)
-    return n_w * d * (math.log(wishart_gamma) - 0.5 * math.log(2.0)) - lmg
+# The objective's own constant (its summation, not math.lgamma, so it matches to the ulp),
+# compiled with the module's helpers.
+_wishart_constant = njit_module_function(gmm, "wishart_constant")
 
 
 @jit

@@ -33,7 +33,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "examples"))
 
-from objectives.ode import lotka_volterra  # noqa: E402
+from objectives.ode import lotka_volterra, lotka_volterra_orbit  # noqa: E402
 
 import adgen  # noqa: E402
 from bench.timing import median_time  # noqa: E402
@@ -51,17 +51,7 @@ def logistic(r, x0, steps):
     return x
 
 
-def rk4(u0, v0, a, b, c, d, dt, steps):
-    u = u0
-    v = v0
-    for t in range(steps):
-        k1u, k1v = lotka_volterra(u, v, a, b, c, d)
-        k2u, k2v = lotka_volterra(u + 0.5 * dt * k1u, v + 0.5 * dt * k1v, a, b, c, d)
-        k3u, k3v = lotka_volterra(u + 0.5 * dt * k2u, v + 0.5 * dt * k2v, a, b, c, d)
-        k4u, k4v = lotka_volterra(u + dt * k3u, v + dt * k3v, a, b, c, d)
-        u = u + dt / 6.0 * (k1u + 2.0 * k2u + 2.0 * k3u + k4u)
-        v = v + dt / 6.0 * (k1v + 2.0 * k2v + 2.0 * k3v + k4v)
-    return (u - 1.0) ** 2 + (v - 1.0) ** 2
+rk4 = lotka_volterra_orbit
 
 
 def gmm_point(x, m1, m2, m3, w1, w2, w3, s1, s2, s3):

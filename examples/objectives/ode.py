@@ -59,6 +59,21 @@ def lotka_volterra_loops(theta, u0, v0, dt, steps):
     return total / n
 
 
+def lotka_volterra_orbit(u0, v0, a, b, c, d, dt, steps):
+    """One population, scalars in: the squared distance of its final state from (1, 1)
+    (the per-sample objective of `adgen.vmap` and bench/gpu.py)."""
+    u = u0
+    v = v0
+    for t in range(steps):
+        k1u, k1v = lotka_volterra(u, v, a, b, c, d)
+        k2u, k2v = lotka_volterra(u + 0.5 * dt * k1u, v + 0.5 * dt * k1v, a, b, c, d)
+        k3u, k3v = lotka_volterra(u + 0.5 * dt * k2u, v + 0.5 * dt * k2v, a, b, c, d)
+        k4u, k4v = lotka_volterra(u + dt * k3u, v + dt * k3v, a, b, c, d)
+        u = u + dt / 6.0 * (k1u + 2.0 * k2u + 2.0 * k3u + k4u)
+        v = v + dt / 6.0 * (k1v + 2.0 * k2v + 2.0 * k3v + k4v)
+    return (u - 1.0) ** 2 + (v - 1.0) ** 2
+
+
 def make_data(n, steps, seed, t_end=5.0):
     """(theta, u0, v0, dt, steps): populations near the cycle around (d/c, a/b)."""
     rng = np.random.default_rng(seed)

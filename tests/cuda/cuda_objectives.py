@@ -1,6 +1,12 @@
 """Small per-sample objectives the CUDA tests differentiate (scalars in, a float out)."""
 
 import math
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "examples"))
+
+from objectives.ode import lotka_volterra_orbit  # noqa: E402
 
 
 def logistic(r, x0, n):
@@ -9,6 +15,9 @@ def logistic(r, x0, n):
     for i in range(n):
         x = r * x * (1.0 - x)
     return x
+
+
+LOOP_LINE = logistic.__code__.co_firstlineno + 3  # its `for i in range(n):`
 
 
 def branchy(r, x0, n):
@@ -22,23 +31,7 @@ def branchy(r, x0, n):
     return x
 
 
-def rhs(u, v, a, b, c, d):
-    return a * u - b * u * v, c * u * v - d * v
-
-
-def rk4(u0, v0, a, b, c, d, dt, steps):
-    """Lotka-Volterra integrated by RK4 (the right-hand side of examples/objectives/ode.py),
-    for one population: the squared distance of the final state from (1, 1)."""
-    u = u0
-    v = v0
-    for t in range(steps):
-        k1u, k1v = rhs(u, v, a, b, c, d)
-        k2u, k2v = rhs(u + 0.5 * dt * k1u, v + 0.5 * dt * k1v, a, b, c, d)
-        k3u, k3v = rhs(u + 0.5 * dt * k2u, v + 0.5 * dt * k2v, a, b, c, d)
-        k4u, k4v = rhs(u + dt * k3u, v + dt * k3v, a, b, c, d)
-        u = u + dt / 6.0 * (k1u + 2.0 * k2u + 2.0 * k3u + k4u)
-        v = v + dt / 6.0 * (k1v + 2.0 * k2v + 2.0 * k3v + k4v)
-    return (u - 1.0) ** 2 + (v - 1.0) ** 2
+rk4 = lotka_volterra_orbit  # Lotka-Volterra by RK4, one population
 
 
 def call_option(s, k, sigma, t, flag):

@@ -8,7 +8,7 @@ import math
 
 import numpy as np
 import pytest
-from cuda_objectives import branchy, call_option, doubling, logistic, rk4, two_outputs
+from cuda_objectives import LOOP_LINE, branchy, call_option, doubling, logistic, rk4, two_outputs
 
 import adgen
 from adgen.cuda import vmap
@@ -157,7 +157,7 @@ def test_trip_count_not_static_names_the_loop_and_the_fix():
     with pytest.raises(adgen.AdgenTypeError) as info:
         vmap(g, in_axes=(0, 0, None))(R, X0, 6)
     message = str(info.value)
-    assert "cuda_objectives.py line 9 (`for i in range(n):`)" in message
+    assert f"cuda_objectives.py line {LOOP_LINE} (`for i in range(n):`)" in message
     assert "'n'" in message and "static_argnums=2" in message
 
 
