@@ -9,12 +9,8 @@ from __future__ import annotations
 
 from numba import cuda
 
+from adgen.codegen import support as _cpu
 
-@cuda.jit(device=True)
-def trip_count(start, stop, step):
-    """len(range(start, stop, step)) without building the range."""
-    if step > 0:
-        n = (stop - start + step - 1) // step
-    else:
-        n = (start - stop - step - 1) // (-step)
-    return max(n, 0)
+
+# The CPU helper's own source, compiled as a device function.
+trip_count = cuda.jit(device=True)(_cpu.trip_count)
