@@ -10,15 +10,15 @@ tape sizes depend on (trip counts, array dimensions), never the function.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 import numpy as np
 
 from adgen.errors import AdgenTypeError
+from adgen.ir.builder import is_tape
 from adgen.ir.function import Function
-from adgen.ir.ops import Op, Region
-from adgen.ir.types import ArrayType
+from adgen.ir.ops import Op, Region, walk_ops
+from adgen.ir.types import NUMPY_DTYPES, ArrayType, scalar_of
 
 
 @dataclass(frozen=True)
@@ -42,7 +42,7 @@ class TapeEntry:
     def bytes_per_entry(self) -> int | None:
         if self.entry_shape is None:
             return None
-        return int(np.dtype(_NUMPY_DTYPES[self.dtype]).itemsize * int(np.prod(self.entry_shape)))
+        return int(np.dtype(NUMPY_DTYPES[self.dtype]).itemsize * int(np.prod(self.entry_shape)))
 
     @property
     def bytes(self) -> int | None:
@@ -54,9 +54,6 @@ class TapeEntry:
     @property
     def growable(self) -> bool:
         return self.entries is None
-
-
-_NUMPY_DTYPES = {"f64": "float64", "f32": "float32", "i64": "int64", "bool": "bool"}
 
 
 @dataclass(frozen=True)
@@ -117,7 +114,7 @@ class _Sizes:
         self.defining: dict[str, Op] = {}
         self.initial: dict[str, object] = {}  # loop-carried region arg -> its initial value
         self.first_index: dict[str, object] = {}  # loop variable -> the loop's start
-        for op in _walk(fn.body):
+        for op in walk_ops(fn.body):
             for r in op.results:
                 self.defining[r.name] = op
             if op.opcode == "for":
@@ -213,48 +210,36 @@ class _Sizes:
         return out
 
 
-_TAPE_NAME = re.compile(r"_tape(_\d+)*$")  # reverse.py names its tapes <value>_tape
-
-
-def _walk(region: Region):
-    for op in region.ops:
-        yield op
-        for r in op.regions:
-            yield from _walk(r)
-
-
-def _tapes(region: Region, loops: tuple, pushed: set):
+def _tapes(region: Region, loops: tuple):
     """(op, enclosing loop lines) for every tape allocation."""
     for op in region.ops:
-        if op.opcode == "empty" and _TAPE_NAME.search(op.result.name):
+        if op.opcode == "empty" and is_tape(op.result.name):
             yield op, loops
         for r in op.regions:
             inner = loops + ((op.loc.line if op.loc else None),) if op.opcode in (
                 "for", "while") else loops
-            yield from _tapes(r, inner, pushed)
+            yield from _tapes(r, inner)
 
 
 def tape_report(fn: Function, args, name: str | None = None) -> MemoryReport:
     """The report of a reverse-mode derivative IR `fn` for these argument values."""
     sizes = _Sizes(fn, args)
-    pushed = {v.name for op in _walk(fn.body) if op.opcode == "push" for v in op.operands[:1]}
+    pushed = {v.name for op in walk_ops(fn.body) if op.opcode == "push" for v in op.operands[:1]}
     carried_into_while = set()
-    for op in _walk(fn.body):
+    for op in walk_ops(fn.body):
         if op.opcode == "while":
             carried_into_while.update(v.name for v in op.operands)
     tapes = []
-    for op, loops in _tapes(fn.body, (), pushed):
-        t = op.result.type
+    for op, loops in _tapes(fn.body, ()):
         size, *dims = op.operands
         growable = op.result.name in pushed or op.result.name in carried_into_while
         entries = None if growable else sizes.value(size)
         dims = [sizes.value(d) for d in dims]
         shape = None if any(d is None for d in dims) else tuple(int(d) for d in dims)
-        dtype = t.dtype.name if isinstance(t, ArrayType) and hasattr(t.dtype, "name") else \
-            str(t.dtype) if isinstance(t, ArrayType) else str(t)
-        tapes.append(TapeEntry(op.result.name, op.loc.line if op.loc else None, dtype, shape,
+        tapes.append(TapeEntry(op.result.name, op.loc.line if op.loc else None,
+                               scalar_of(op.result.type).name, shape,
                                None if entries is None else int(entries), loops))
-    logs = sum(1 for op in _walk(fn.body) if op.opcode == "log_new")
+    logs = sum(1 for op in walk_ops(fn.body) if op.opcode == "log_new")
     return MemoryReport(name or fn.name, tuple(tapes), logs)
 
 

@@ -10,9 +10,9 @@ reassigned in place, so loops print as the loops a person would write.
 from __future__ import annotations
 
 import ast
-import re
 
 from adgen.codegen.layout import Layout, plan_layout
+from adgen.ir.builder import is_tape
 from adgen.ir.function import Function
 from adgen.ir.ops import Op, Region
 from adgen.ir.types import ArrayType
@@ -36,8 +36,8 @@ class _Printer:
         self.source_lines = source_lines or {}
         self.last_line: dict[int, int] = {}
         self.nan_guard = None  # a nanguard.NanGuard under adgen.config(check_nans=True)
-        self.written = _written_in_place(fn, layout)
         self.order, self.writes, self.allocated_in = _write_order(fn, layout)
+        self.written = set(self.writes)  # variables some op writes into in place
 
     # expressions ----------------------------------------------------------------------
     def expr(self, value) -> ast.expr:
@@ -144,7 +144,7 @@ class _Printer:
             return True
         if base not in self.written:
             return False
-        if not _TAPE.search(base):
+        if not is_tape(base):
             return True
         pos, loops = self.order[id(op)]
         # a loop that allocates the tape anew on each iteration writes a new array next time
@@ -225,21 +225,6 @@ def _may_alias(op: Op) -> bool:
     return (op.opcode == "sum_like" and isinstance(op.operands[0].type, ArrayType)
             and isinstance(op.operands[1].type, ArrayType)
             and op.operands[0].type.ndim == op.operands[1].type.ndim)
-
-
-def _written_in_place(fn: Function, layout: Layout) -> set[str]:
-    """The variables some op writes into in place (a[i] = v, a[i] += v, undo logs)."""
-    from adgen.ir.ops import walk_ops
-
-    written = set()
-    for op in walk_ops(fn.body):
-        if op.results and registry.has(op.opcode):
-            if registry.get(op.opcode).inplace_operand is not None:
-                written.add(layout.name(op.result))
-    return written
-
-
-_TAPE = re.compile(r"_tape(_\d+)*$")  # reverse.py's tapes: <value>_tape
 
 
 def _write_order(fn: Function, layout: Layout):

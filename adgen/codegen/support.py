@@ -110,15 +110,21 @@ def _split_at(shape, ax):
     return pre, shape[ax], post
 
 
-def _shape_function(ndim, ax, insert):
-    """A jitted `shape -> shape` that drops axis `ax` of an ndim-tuple (or, with `insert`,
-    puts a 1 before position `ax`): Numba slices tuples only with literal bounds."""
-    parts = [f"s[{k}]" for k in range(ndim) if insert or k != ax]
-    if insert:
-        parts.insert(ax, "1")
+def _shape_of(parts):
+    """A jitted `s -> (parts...)` for expressions such as "s[2]" or "1": Numba slices and
+    builds tuples only with literal bounds, so each shape function is written out."""
     namespace = {}
     exec(f"def shape(s):\n    return ({', '.join(parts)},)\n", namespace)
     return register_jitable(namespace["shape"])
+
+
+def _shape_function(ndim, ax, insert):
+    """A jitted `shape -> shape` that drops axis `ax` of an ndim-tuple (or, with `insert`,
+    puts a 1 before position `ax`)."""
+    parts = [f"s[{k}]" for k in range(ndim) if insert or k != ax]
+    if insert:
+        parts.insert(ax, "1")
+    return _shape_of(parts)
 
 
 def _make_nd(kind, ax, ndim):
@@ -321,10 +327,7 @@ def _sum_like(g, like):
         return same_nd
     if g.ndim > like.ndim:  # broadcasting added leading axes: sum them, then as above
         lead_dims = g.ndim - like.ndim
-        parts = ", ".join(f"s[{k}]" for k in range(lead_dims, g.ndim))
-        namespace = {}
-        exec(f"def tail(s):\n    return ({parts},)\n", namespace)
-        tail = register_jitable(namespace["tail"])
+        tail = _shape_of([f"s[{k}]" for k in range(lead_dims, g.ndim)])
 
         def fold_leading(g, like):
             c = np.ascontiguousarray(g)

@@ -33,6 +33,15 @@ def reserve(name: str) -> None:
     _EXTRA_RESERVED.add(name)
 
 
+TAPE_SUFFIX = "_tape"  # reverse mode's tapes: <carried value>_tape, mark_tape
+_TAPE = re.compile(TAPE_SUFFIX + r"(_\d+)*$")
+
+
+def is_tape(name: str) -> bool:
+    """Whether `name` is a tape's (`x_tape`, `x_tape_2`: with NameTable's suffixes)."""
+    return _TAPE.search(name) is not None
+
+
 class NameTable:
     """Hands out unique SSA names: `x`, then `x_1`, `x_2`, ... (never a RESERVED name)."""
 

@@ -490,4 +490,5 @@ def sum_like_jvp(b, op, tangents):
 
 register(Primitive("sum_like", _sum_like_type, _sum_like_impl, emit_sum_like,
                    jvp=sum_like_jvp, vjp=shaped_like_first("broadcast_like"),
-                   doc="g summed down to the shape of `like` (reversed broadcasting)"))
+                   doc="g summed down to the shape of `like` (reversed broadcasting)",
+                   extra={"shape_only": (1,)}))  # reads only the shape of `like`

@@ -29,7 +29,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from adgen.errors import AdgenDerivativeError
-from adgen.ir.builder import Builder, NameTable
+from adgen.ir.builder import TAPE_SUFFIX, Builder, NameTable
 from adgen.ir.function import Function
 from adgen.ir.ops import Op, walk_ops
 from adgen.ir.types import I64, ArrayType, ScalarType, is_float
@@ -250,13 +250,13 @@ class _Reverse:
                         f"{_where(op)}: reverse mode through a while loop that carries a whole "
                         "array is not supported yet; use a for loop")
                 dims = [b.emit("dim", inits[k], attrs={"axis": d}) for d in range(t.ndim)]
-                tape_inits.append(b.emit("empty", size, *dims, name=carried[k].name + "_tape",
+                tape_inits.append(b.emit("empty", size, *dims, name=carried[k].name + TAPE_SUFFIX,
                                          attrs={"dtype": str(t.dtype)}))
             else:
                 tape_inits.append(b.emit("empty", size, attrs={"dtype": str(t)},
-                                         name=carried[k].name + "_tape"))
+                                         name=carried[k].name + TAPE_SUFFIX))
         for lineage in written:
-            tape_inits.append(b.emit("empty", size, attrs={"dtype": "i64"}, name="mark_tape"))
+            tape_inits.append(b.emit("empty", size, attrs={"dtype": "i64"}, name="mark" + TAPE_SUFFIX))
         regions = []
         for region in op.regions:
             inner, args = self.enter(region, scope, fresh)

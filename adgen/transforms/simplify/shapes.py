@@ -1,4 +1,5 @@
-"""Shape sources: `sum_like(g, like)` reads only the shape of `like`.
+"""Shape sources: operands a primitive reads only the shape of (the registry marks them,
+`extra["shape_only"]`): `sum_like(g, like)` reads only the shape of `like`.
 
 Reverse mode passes the primal operand of a broadcasting op as `like`, which is
 often an element-wise result of one array and scalars (`r * x`, `1.0 - x`),
@@ -13,10 +14,6 @@ from adgen.ir.function import Function
 from adgen.ir.ops import Op, Region, walk_ops
 from adgen.ir.types import ArrayType
 from adgen.primitives import registry
-
-# Ops that read only the shape of these operands.
-SHAPE_ONLY = {"sum_like": 1}
-
 
 def _shape_source(value, defining: dict):
     """The array `value` has the shape of: through element-wise ops of one array of the
@@ -36,11 +33,13 @@ def _region(region: Region, defining: dict) -> Region:
     ops = []
     for op in region.ops:
         regions = tuple(_region(sub, defining) for sub in op.regions)
-        operands = op.operands
-        k = SHAPE_ONLY.get(op.opcode)
-        if k is not None and isinstance(operands[k].type, ArrayType):
-            operands = operands[:k] + (_shape_source(operands[k], defining),) + operands[k + 1:]
-        ops.append(Op(op.opcode, operands, op.results, op.attrs, regions, op.loc))
+        operands = list(op.operands)
+        if not op.regions:
+            # the registry marks the operands a primitive reads only the shape of
+            for k in registry.get(op.opcode).extra.get("shape_only", ()):
+                if isinstance(operands[k].type, ArrayType):
+                    operands[k] = _shape_source(operands[k], defining)
+        ops.append(Op(op.opcode, tuple(operands), op.results, op.attrs, regions, op.loc))
     return Region(region.args, tuple(ops), region.yields)
 
 
