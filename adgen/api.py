@@ -28,6 +28,7 @@ from adgen.transforms.reverse import differentiate_reverse
 from adgen.transforms.simplify.dce import eliminate_dead_code
 from adgen.transforms.specialize import specialize
 
+TRANSFORM_BACKENDS = BACKENDS + ("cuda",)  # "cuda": an array program (adgen.cuda.program)
 KINDS = ("call", "grad", "value_and_grad", "jvp", "vjp", "hessian", "hvp")
 VERSION = "0.1.0"
 
@@ -45,28 +46,39 @@ def argument_type(value, name: str) -> Type:
         return F32
     if isinstance(value, (float, np.float64)):
         return F64
-    if isinstance(value, np.ndarray):
-        if type(value) is not np.ndarray and isinstance(value, (np.matrix, np.ma.MaskedArray)):
+    if isinstance(value, np.ndarray) or _is_device_array(value):  # numba.cuda's too
+        if isinstance(value, (np.matrix, np.ma.MaskedArray)):
             # Their operators differ from ndarray's (`*` is a matrix product, masked
             # elements are skipped) and Numba ignores that: the backends would disagree.
             raise AdgenTypeError(f"argument {name!r} is a {type(value).__module__}."
                                  f"{type(value).__name__}; pass a plain array "
                                  "(np.asarray(...))", name)
-        dtypes = {np.dtype(np.float64): F64, np.dtype(np.float32): F32,
-                  np.dtype(np.int64): I64, np.dtype(np.bool_): BOOL}
-        if value.dtype not in dtypes:
-            raise AdgenTypeError(f"argument {name!r} is an array of {value.dtype}; adgen takes "
-                                 "float64, float32, int64 or bool arrays (convert with "
-                                 ".astype)", name)
+        dtype = _array_dtype(value, name)
         if value.ndim == 0:
             raise AdgenTypeError(f"argument {name!r} is a 0-d array; pass a float "
                                  "(float(x)) or a 1-d array", name)
-        return ArrayType(dtypes[value.dtype], value.ndim)
+        return ArrayType(dtype, value.ndim)
     if isinstance(value, (list, tuple)):
         raise AdgenTypeError(f"argument {name!r} is a {type(value).__name__}; pass a NumPy "
                              "array (np.asarray(...))", name)
     raise AdgenTypeError(f"argument {name!r} has type {type(value).__name__}; expected a "
                          "float, int or bool", name)
+
+
+_ARRAY_DTYPES = {np.dtype(np.float64): F64, np.dtype(np.float32): F32,
+                 np.dtype(np.int64): I64, np.dtype(np.bool_): BOOL}
+
+
+def _array_dtype(value, name: str) -> Type:
+    if value.dtype not in _ARRAY_DTYPES:
+        raise AdgenTypeError(f"argument {name!r} is an array of {value.dtype}; adgen takes "
+                             "float64, float32, int64 or bool arrays (convert with "
+                             ".astype)", name)
+    return _ARRAY_DTYPES[value.dtype]
+
+
+def _is_device_array(x) -> bool:
+    return hasattr(x, "__cuda_array_interface__") or getattr(x, "__cuda_ndarray__", False)
 
 
 @dataclass(frozen=True)
@@ -135,11 +147,14 @@ class Transformed:
     """
 
     def __init__(self, fn, kind: str, argnums=0, backend: str = "numba", static_argnums=(),
-                 memory_budget=None):
+                 memory_budget=None, atomics: bool = False):
         if kind not in KINDS:
             raise ValueError(f"unknown transform {kind!r}")
-        if backend not in BACKENDS:
-            raise ValueError(f"unknown backend {backend!r}; choose one of {BACKENDS}")
+        if backend not in TRANSFORM_BACKENDS:
+            raise ValueError(f"unknown backend {backend!r}; choose one of {TRANSFORM_BACKENDS}")
+        if atomics and backend != "cuda":
+            raise ValueError("atomics=True applies to backend=\"cuda\" (its reductions)")
+        self.atomics = atomics
         self.fn = fn
         self.kind = kind
         self.adgen_transform = True  # callable inside differentiated code (transforms/nested)
@@ -277,8 +292,15 @@ class Transformed:
                       f"transform: {self.description(ir)}",
                       "signature: (" + ", ".join(str(t) for t in types) + ")",
                       "passes: specialize, " + self.pass_names() + ", fold, cse, shapes, dce"]
-            source = module_source(ir, name, header, self.backend, check_nans=nan_checks)
-            func = load_function(source, name, name, self.backend)
+            if self.backend == "cuda":  # the python back end's source, as an array program
+                from adgen.cuda.program import array_variables, program_source
+
+                numpy_source = module_source(ir, name, header, "python")
+                source = program_source(numpy_source, name, array_variables(ir), self.atomics)
+                func = load_function(source, name + "_cuda", name, "python")
+            else:
+                source = module_source(ir, name, header, self.backend, check_nans=nan_checks)
+                func = load_function(source, name, name, self.backend)
             compiled = Compiled(ir, source, func, self._base_tuple, sources)
             self.cache[key] = compiled
             return compiled
@@ -403,7 +425,7 @@ class Transformed:
                     seeds[j] = np.float64(1.0)
                 out = func(*primal, *seeds)
                 for i in range(k):
-                    blocks[i][j][(Ellipsis,) + index] = out[k + i]
+                    blocks[i][j][(Ellipsis,) + index] = _on_host(out[k + i])
         if self.single:
             block = blocks[0][0]
             return float(block) if block.ndim == 0 else block
@@ -418,23 +440,38 @@ class Transformed:
 def _unaliased(out, inputs):
     """`out` with every array that is one of the caller's arrays, or that appears twice,
     replaced by a copy (generated code may return an input as it is: d(x @ y)/dx = y)."""
-    seen = {id(a) for a in inputs if isinstance(a, np.ndarray)}
+    seen = {id(a) for a in inputs if isinstance(a, np.ndarray) or _is_device_array(a)}
     seen |= {id(b) for a in inputs if isinstance(a, tuple) for b in a}
 
     def fresh(value):
         if isinstance(value, tuple):
             return tuple(fresh(v) for v in value)
-        if isinstance(value, np.ndarray):
+        if isinstance(value, np.ndarray) or _is_device_array(value):
             if id(value) in seen:
-                return value.copy()
+                return _copy_array(value)
             seen.add(id(value))
         return value
 
     return fresh(out)
 
 
+def _copy_array(a):
+    if isinstance(a, np.ndarray):
+        return a.copy()
+    from adgen.cuda.ops import copy_of
+
+    return copy_of(a)
+
+
 def _zeros_like(x):
-    return np.zeros_like(x, dtype=np.float64) if isinstance(x, np.ndarray) else np.float64(0.0)
+    if isinstance(x, np.ndarray) or _is_device_array(x):
+        return np.zeros(x.shape, dtype=np.float64)
+    return np.float64(0.0)
+
+
+def _on_host(x):
+    """A device array (the cuda back end's results) copied to the host."""
+    return x.copy_to_host() if _is_device_array(x) else x
 
 
 def _real(value, what, dtype, ndim=None):
@@ -458,7 +495,12 @@ def _real(value, what, dtype, ndim=None):
 
 def _like(value, primal, what):
     """`value` converted to match the primal argument it is a tangent of."""
-    if isinstance(primal, np.ndarray):
+    if _is_device_array(primal) and _is_device_array(value):  # the cuda back end's
+        if tuple(value.shape) != tuple(primal.shape):
+            raise AdgenTypeError(f"{what} has shape {tuple(value.shape)}, expected "
+                                 f"{tuple(primal.shape)}", what)
+        return value
+    if isinstance(primal, np.ndarray) or _is_device_array(primal):
         out = _real(value, what, primal.dtype)
         if out.shape != primal.shape:
             raise AdgenTypeError(f"{what} has shape {out.shape}, expected {primal.shape}", what)

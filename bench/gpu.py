@@ -9,6 +9,13 @@ Per-sample gradients of three objectives, one GPU thread per sample
 * GMM per point: d (-log p(x)) / d (x, mu_1, mu_2, mu_3) of a 3-component 1-D
   Gaussian mixture (weights, means, widths shared);
 
+and two array programs (`backend="cuda"` on the transform: adgen/cuda/program.py):
+
+* element-wise derivative kernels: `vjp` of tanh on arrays of n elements (x and the
+  cotangent read, value and gradient written), as memory bandwidth;
+* an MLP training step: value_and_grad of examples/objectives/mlp.py (784-256-10,
+  batch 256) and an Adam update, parameters kept on the device.
+
 Compared with
 JAX `jit(vmap(grad))` on JAX's default device (when jax is importable; x64) and
 with adgen on the CPU (`vmap(..., backend="numba")`: the same generated code in
@@ -230,6 +237,103 @@ def main() -> None:
                                      else "")
                 print(f"| {problem.name} | {n:,} | {label} | {1e3 * seconds:.3f} | "
                       f"{rate:.3g} | {bw} | {fl} |", flush=True)
+    elementwise_rows([16] if options.quick and simulator() else sizes, budget, bandwidth)
+    mlp_rows(options.quick and simulator(), budget, options.no_cpu, options.no_jax)
+
+
+# array programs -------------------------------------------------------------------------------
+def _tanh(x):
+    return np.tanh(x)
+
+
+def elementwise_rows(sizes, budget, bandwidth):
+    """vjp of tanh on the device: bytes moved (x, cotangent in; value, gradient out) / s."""
+    from numba import cuda
+
+    vjp = adgen.vjp(_tanh, backend="cuda")
+    rng = np.random.default_rng(1)
+    print("\n| element-wise kernel | elements | time (ms) | GB/s (% peak) |\n|---|---:|---:|---:|")
+    for n in sizes:
+        x, ct = cuda.to_device(rng.normal(size=n)), cuda.to_device(rng.normal(size=n))
+
+        def run():
+            out = vjp(x, ct)
+            cuda.synchronize()
+            return out
+
+        seconds = median_time(run, budget=budget, min_runs=2, max_runs=50)
+        gbs = 4 * 8 * n / seconds / 1e9
+        share = f" ({100 * gbs * 1e9 / bandwidth:.1f}%)" if bandwidth else ""
+        print(f"| vjp of tanh | {n:,} | {1e3 * seconds:.3f} | {gbs:.1f}{share} |", flush=True)
+
+
+def mlp_rows(quick: bool, budget, no_cpu: bool, no_jax: bool):
+    """One training step (value_and_grad + Adam) of the MLP, on the device and off it."""
+    from numba import cuda
+
+    from adgen.runtime.optimizers import adam
+    from objectives.mlp import make_data, mlp_vectorized
+
+    sizes = (16, 12, 8, 4) if quick else (256, 784, 256, 10)
+    data = make_data(*sizes, seed=0)
+    params, (X, Y) = data[:4], data[4:]
+    opt = adam(1e-3)
+    print("\n| MLP training step (batch, in, hidden, classes) | method | time (ms) |"
+          "\n|---|---|---:|")
+    rows = []
+    gpu_step = adgen.value_and_grad(mlp_vectorized, argnums=(0, 1, 2, 3), backend="cuda")
+    state = {"params": tuple(cuda.to_device(p) for p in params)}
+    state["opt"] = opt.init(state["params"])
+    dX, dY = cuda.to_device(X), cuda.to_device(Y)
+
+    def gpu_run():
+        _, grads = gpu_step(*state["params"], dX, dY)
+        state["params"], state["opt"] = opt.update(grads, state["opt"], state["params"])
+        cuda.synchronize()
+
+    rows.append(("adgen cuda (parameters on the device)", gpu_run))
+    if not no_cpu:
+        cpu_step = adgen.value_and_grad(mlp_vectorized, argnums=(0, 1, 2, 3))
+        cpu = {"params": params, "opt": opt.init(params)}
+
+        def cpu_run():
+            _, grads = cpu_step(*cpu["params"], X, Y)
+            cpu["params"], cpu["opt"] = opt.update(grads, cpu["opt"], cpu["params"])
+
+        rows.append(("adgen numba CPU", cpu_run))
+    if not no_jax:
+        try:
+            import jax
+            import jax.numpy as jnp
+
+            jax.config.update("jax_enable_x64", True)
+        except ImportError:
+            jax = None
+        if jax is not None:
+            import objectives.mlp as source
+
+            def loss(W1, b1, W2, b2, X, Y):
+                saved, source.np = source.np, jnp
+                try:
+                    return source.mlp_vectorized(W1, b1, W2, b2, X, Y)
+                finally:
+                    source.np = saved
+
+            grad = jax.jit(jax.value_and_grad(loss, argnums=(0, 1, 2, 3)))
+            jstate = {"params": tuple(jnp.asarray(p) for p in params),
+                      "m": tuple(jnp.zeros_like(jnp.asarray(p)) for p in params)}
+            jX, jY = jnp.asarray(X), jnp.asarray(Y)
+
+            def jax_run():  # plain SGD-with-momentum-like update: the gradient dominates
+                _, grads = grad(*jstate["params"], jX, jY)
+                jstate["params"] = tuple(p - 1e-3 * g for p, g in zip(jstate["params"], grads))
+                jax.block_until_ready(jstate["params"])
+
+            rows.append((f"JAX jit(value_and_grad) + SGD [{jax.devices()[0].platform}]",
+                         jax_run))
+    for label, run in rows:
+        seconds = median_time(run, budget=budget, min_runs=2, max_runs=30)
+        print(f"| {sizes} | {label} | {1e3 * seconds:.3f} |", flush=True)
 
 
 if __name__ == "__main__":

@@ -104,3 +104,13 @@ def launch_config(n: int, kernel=None, args=(), threads_per_block=None, blocks=N
         threads = max(32 * (limit // 32), 1)
         needed = math.ceil(n / threads)
     return max(min(needed, active * sms), 1), threads
+
+
+def array_launch(n: int, kernel=None):
+    """(blocks, threads_per_block) for the grid-stride kernels of array programs: as
+    `launch_config` on a GPU; on the simulator, which runs a Python thread per GPU
+    thread, two blocks of four (still several threads and blocks striding the data)."""
+    if simulator():
+        return max(min(math.ceil(max(int(n), 1) / 4), 2), 1), 4
+    return launch_config(n, kernel)
+

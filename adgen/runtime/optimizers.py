@@ -35,6 +35,7 @@ Example:
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Any, Callable, NamedTuple
 
@@ -83,12 +84,83 @@ def _map(fn, *trees) -> tuple:
     return tuple(fn(*leaves) for leaves in zip(*trees))
 
 
+def _leafwise(formula, trees, *scalars) -> tuple:
+    """`formula(*leaves, *scalars)` at each position of the trees. On NumPy arrays and
+    floats that is the formula itself; on numba.cuda device arrays it is one fused
+    kernel per leaf (`adgen.cuda.elementwise`), so parameters and optimizer state stay
+    on the device."""
+    if len({len(t) for t in trees}) > 1:
+        raise ValueError(f"gradients and parameters differ in length: {[len(t) for t in trees]}")
+    return tuple(_apply(formula, leaves, scalars) for leaves in zip(*trees))
+
+
+def _apply(formula, leaves, scalars):
+    from adgen.cuda.elementwise import is_device_array
+
+    if any(is_device_array(leaf) for leaf in leaves):
+        return _on_device(formula)(*leaves, *scalars)
+    out = formula(*leaves, *scalars)
+    if not any(isinstance(leaf, np.ndarray) for leaf in leaves):  # floats stay floats
+        out = float(out)
+    return out
+
+
+@functools.lru_cache(maxsize=None)
+def _on_device(formula):
+    from adgen.cuda.elementwise import Elementwise
+
+    return Elementwise(formula)
+
+
 def _zeros(p):
+    from adgen.cuda.elementwise import is_device_array
+
+    if is_device_array(p):
+        from adgen.cuda.ops import zeros_like
+
+        return zeros_like(p)
     return np.zeros_like(p) if isinstance(p, np.ndarray) else 0.0
 
 
-def _sqrt(x):
-    return np.sqrt(x) if isinstance(x, np.ndarray) else math.sqrt(x)
+# the element-wise formulas (scalars after the leaves) ---------------------------------------
+def _descend(x, g, eta):
+    return x - eta * g
+
+
+def _velocity(v, g, gamma, eta):
+    return gamma * v + eta * g
+
+
+def _minus(x, v):
+    return x - v
+
+
+def _look_ahead(y, v, g, gamma, eta):
+    return y - (gamma * v + eta * g)
+
+
+def _plus(a, value):
+    return a + value
+
+
+def _add_square(a, g):
+    return a + g * g
+
+
+def _decayed_square(r, g, decay):
+    return decay * r + (1.0 - decay) * (g * g)
+
+
+def _decayed(m, g, decay):
+    return decay * m + (1.0 - decay) * g
+
+
+def _rms_step(x, g, r, eta, eps):
+    return x - eta * g / (np.sqrt(r) + eps)
+
+
+def _adam_step(x, m, s, eta, c1, c2, eps):
+    return x - eta * (m / c1) / (np.sqrt(s / c2) + eps)
 
 
 def global_norm(tree) -> float:
@@ -119,7 +191,7 @@ def sgd(learning_rate: LearningRate) -> Optimizer:
 
     def update(grads, state, params):
         eta = rate(state.count)
-        return _map(lambda x, g: x - eta * g, params, grads), SgdState(state.count + 1)
+        return _leafwise(_descend, (params, grads), eta), SgdState(state.count + 1)
 
     return Optimizer(init, update)
 
@@ -142,8 +214,8 @@ def momentum(learning_rate: LearningRate, gamma: float = 0.9) -> Optimizer:
 
     def update(grads, state, params):
         eta = rate(state.count)
-        v = _map(lambda v, g: gamma * v + eta * g, state.velocity, grads)
-        return _map(lambda x, v: x - v, params, v), MomentumState(state.count + 1, v)
+        v = _leafwise(_velocity, (state.velocity, grads), gamma, eta)
+        return _leafwise(_minus, (params, v)), MomentumState(state.count + 1, v)
 
     return Optimizer(init, update)
 
@@ -175,8 +247,8 @@ def nesterov(learning_rate: LearningRate, gamma: float = 0.9) -> Optimizer:
 
     def update(grads, state, params):
         eta = rate(state.count)
-        v = _map(lambda v, g: gamma * v + eta * g, state.velocity, grads)
-        new = _map(lambda y, v, g: y - (gamma * v + eta * g), params, v, grads)
+        v = _leafwise(_velocity, (state.velocity, grads), gamma, eta)
+        new = _leafwise(_look_ahead, (params, v, grads), gamma, eta)
         return new, MomentumState(state.count + 1, v)
 
     return Optimizer(init, update)
@@ -195,12 +267,12 @@ def adagrad(learning_rate: LearningRate, eps: float = 1e-7,
     rate = as_schedule(learning_rate)
 
     def init(params):
-        return AdagradState(0, _map(lambda p: _zeros(p) + initial_accumulator, params))
+        return AdagradState(0, _leafwise(_plus, (_map(_zeros, params),), initial_accumulator))
 
     def update(grads, state, params):
         eta = rate(state.count)
-        acc = _map(lambda a, g: a + g * g, state.sum_sq, grads)
-        new = _map(lambda x, g, a: x - eta * g / (_sqrt(a) + eps), params, grads, acc)
+        acc = _leafwise(_add_square, (state.sum_sq, grads))
+        new = _leafwise(_rms_step, (params, grads, acc), eta, eps)
         return new, AdagradState(state.count + 1, acc)
 
     return Optimizer(init, update)
@@ -221,8 +293,8 @@ def rmsprop(learning_rate: LearningRate, decay: float = 0.9, eps: float = 1e-8) 
 
     def update(grads, state, params):
         eta = rate(state.count)
-        r = _map(lambda r, g: decay * r + (1.0 - decay) * (g * g), state.mean_sq, grads)
-        new = _map(lambda x, g, r: x - eta * g / (_sqrt(r) + eps), params, grads, r)
+        r = _leafwise(_decayed_square, (state.mean_sq, grads), decay)
+        new = _leafwise(_rms_step, (params, grads, r), eta, eps)
         return new, RmspropState(state.count + 1, r)
 
     return Optimizer(init, update)
@@ -250,9 +322,9 @@ def adam(learning_rate: LearningRate, b1: float = 0.9, b2: float = 0.999,
     def update(grads, state, params):
         eta, t = rate(state.count), state.count + 1
         c1, c2 = 1.0 - b1 ** t, 1.0 - b2 ** t
-        m = _map(lambda m, g: b1 * m + (1.0 - b1) * g, state.mu, grads)
-        s = _map(lambda s, g: b2 * s + (1.0 - b2) * (g * g), state.nu, grads)
-        new = _map(lambda x, m, s: x - eta * (m / c1) / (_sqrt(s / c2) + eps), params, m, s)
+        m = _leafwise(_decayed, (state.mu, grads), b1)
+        s = _leafwise(_decayed_square, (state.nu, grads), b2)
+        new = _leafwise(_adam_step, (params, m, s), eta, c1, c2, eps)
         return new, AdamState(t, m, s)
 
     return Optimizer(init, update)
