@@ -6,11 +6,8 @@
 * `matmul_vjp(A, B, dC)`: the adjoints of C = A @ B, dA = dC @ B.T and dB = A.T @ dC,
   by the same kernel with transposed indexing (no transposed copies).
 * `sum_rows(G)`: G summed over axis 0 (the adjoint of a bias broadcast over rows),
-  one thread per column adding the rows in order.
-* `total(x)`: the sum of all elements: each block adds a fixed slice of the input
-  with a shared-memory tree, then one block adds the partial sums (256 threads per
-  block on a GPU, 8 on the simulator: results differ between the two in the last
-  bits, never between runs on one of them).
+  and `total(x)`, the sum of all elements: `adgen.cuda.reduce` (one thread per
+  output adding its inputs in order; a fixed shared-memory tree over all axes).
 * `add_rows(Z, b)`, `axpy(a, x, y)` (y += a x: the SGD step, in place).
 * `elementwise(transform, *arrays)`: a generated per-sample kernel (`adgen.vmap`)
   applied to every element of same-shaped arrays of any rank: the element-wise
@@ -33,8 +30,6 @@ import numpy as np
 from numba import cuda, float64  # a module global: the simulator swaps `cuda` in kernels
 
 TILE = 16  # threads per block side of the matmul kernel on a GPU (TILE * TILE threads)
-REDUCE_THREADS = 256  # threads per block of `total` (a power of two)
-REDUCE_CHUNK = 4096  # input elements per block of `total`'s first pass
 
 
 def _device(x):
@@ -118,14 +113,6 @@ def matmul_vjp(A, B, dC):
 @functools.lru_cache(maxsize=None)
 def _kernels():
     @cuda.jit
-    def sum_rows_kernel(G, out):
-        for j in range(cuda.grid(1), G.shape[1], cuda.gridsize(1)):
-            acc = 0.0
-            for i in range(G.shape[0]):
-                acc += G[i, j]
-            out[j] = acc
-
-    @cuda.jit
     def add_rows_kernel(Z, b):
         for e in range(cuda.grid(1), Z.shape[0] * Z.shape[1], cuda.gridsize(1)):
             j = e % Z.shape[1]
@@ -136,39 +123,7 @@ def _kernels():
         for e in range(cuda.grid(1), y.shape[0], cuda.gridsize(1)):
             y[e] += a * x[e]
 
-    return sum_rows_kernel, add_rows_kernel, axpy_kernel
-
-
-@functools.lru_cache(maxsize=None)
-def _partial_sums(threads: int):
-    @cuda.jit
-    def partial_sums(x, chunk, out):
-        # block b adds x[b * chunk : (b + 1) * chunk]: each thread a strided slice in
-        # order, then a tree over the block's threads (fixed shape: deterministic)
-        buf = cuda.shared.array(threads, float64)
-        t = cuda.threadIdx.x
-        start = cuda.blockIdx.x * chunk
-        stop = min(start + chunk, x.shape[0])
-        acc = 0.0
-        for e in range(start + t, stop, threads):
-            acc += x[e]
-        buf[t] = acc
-        cuda.syncthreads()
-        width = threads // 2
-        while width > 0:
-            if t < width:
-                buf[t] += buf[t + width]
-            cuda.syncthreads()
-            width //= 2
-        if t == 0:
-            out[cuda.blockIdx.x] = buf[0]
-    return partial_sums
-
-
-def _reduce_threads() -> int:
-    from adgen.cuda.launch import simulator
-
-    return 8 if simulator() else REDUCE_THREADS
+    return add_rows_kernel, axpy_kernel
 
 
 def _grid(n, threads=128):
@@ -177,20 +132,17 @@ def _grid(n, threads=128):
     return launch_config(n, threads_per_block=threads if n >= threads else max(n, 1))
 
 
-def sum_rows(G, out=None):
+def sum_rows(G):
     """G.sum(axis=0) of a 2-d device array (rows added in order)."""
-    G = _device(G)
-    if out is None:
-        out = cuda.device_array(G.shape[1], dtype=np.float64)
-    blocks, threads = _grid(G.shape[1])
-    _kernels()[0][blocks, threads](G, out)
-    return out
+    from adgen.cuda.reduce import reduce
+
+    return reduce(_device(G), 0)
 
 
 def add_rows(Z, b):
     """Z[i, :] += b for every row, in place; Z."""
     blocks, threads = _grid(Z.shape[0] * Z.shape[1])
-    _kernels()[1][blocks, threads](Z, _device(b))
+    _kernels()[0][blocks, threads](Z, _device(b))
     return Z
 
 
@@ -198,23 +150,15 @@ def axpy(a: float, x, y):
     """y += a * x in place (1-d or any contiguous shape, flattened); y."""
     xf, yf = _device(x).reshape(-1), y.reshape(-1)
     blocks, threads = _grid(yf.shape[0])
-    _kernels()[2][blocks, threads](float(a), xf, yf)
+    _kernels()[1][blocks, threads](float(a), xf, yf)
     return y
 
 
 def total(x) -> float:
     """The sum of all elements of `x`, deterministic (see the module's docstring)."""
-    flat = _device(x).reshape(-1)
-    threads = _reduce_threads()
-    kernel = _partial_sums(threads)
-    while True:
-        n = flat.shape[0]
-        blocks = max(math.ceil(n / REDUCE_CHUNK), 1)
-        partial = cuda.device_array(blocks, dtype=np.float64)
-        kernel[blocks, threads](flat, REDUCE_CHUNK, partial)
-        if blocks == 1:
-            return float(partial.copy_to_host()[0])
-        flat = partial
+    from adgen.cuda.reduce import reduce
+
+    return float(reduce(_device(x)).copy_to_host())
 
 
 def elementwise(transformed, *arrays, backend: str = "cuda"):

@@ -96,11 +96,11 @@ class _Context:
                              f"kernel is compiled; {hint}")
 
 
-def _dotted(node: ast.expr) -> str | None:
+def dotted(node: ast.expr) -> str | None:
     if isinstance(node, ast.Name):
         return node.id
     if isinstance(node, ast.Attribute):
-        base = _dotted(node.value)
+        base = dotted(node.value)
         return None if base is None else f"{base}.{node.attr}"
     return None
 
@@ -141,7 +141,7 @@ class _Rewriter:
         """Whether `target = value` allocates an array: then its replacement is noted."""
         if not isinstance(value, ast.Call):
             return False
-        path = _dotted(value.func)
+        path = dotted(value.func)
         kind = path[3:] if path and path.startswith("np.") else None
         fill = None
         if kind in _ALLOC_SIZED:
@@ -158,7 +158,7 @@ class _Rewriter:
             dtype = "numba.float64"
             for kw in value.keywords:
                 if kw.arg == "dtype":
-                    dtype = _DTYPES.get(_dotted(kw.value) or "", None)
+                    dtype = _DTYPES.get(dotted(kw.value) or "", None)
                     if dtype is None:
                         self.ctx.fail(stmt, f"the array `{target}` has dtype "
                                       f"{ast.unparse(kw.value)}", "use float64, int64 or bool")
@@ -208,7 +208,7 @@ class _Rewriter:
         for node in ast.walk(stmt):
             if id(node) in nested or not isinstance(node, ast.Call):
                 continue
-            path = _dotted(node.func) or ""
+            path = dotted(node.func) or ""
             if path.startswith("_adgen.") and path[7:] not in DEVICE_HELPERS:
                 self.ctx.fail(node, _HEAP_HELPERS.get(path[7:], "an array operation"),
                               "bound the loop with `for ... in range(...)` and a static trip "

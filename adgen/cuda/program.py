@@ -37,6 +37,7 @@ import re
 
 import numpy as np
 
+from adgen.cuda.device import dotted as _dotted
 from adgen.errors import AdgenTypeError
 
 IMPORTS = "import math\n\nimport numpy as np\n\nimport adgen.cuda.ops as _cu\n"
@@ -58,15 +59,6 @@ _HOST_ATTRS = {"shape", "ndim", "size", "dtype"}
 _CONSTANTS = {"np.nan", "np.inf", "np.pi", "np.e", "math.pi", "math.e", "math.inf", "math.nan",
               "np.float64", "np.float32", "np.int64", "np.bool_"}
 _LINE = re.compile(r"^\s*# line (\d+)(?:: (.*))?$")
-
-
-def _dotted(node) -> str | None:
-    if isinstance(node, ast.Name):
-        return node.id
-    if isinstance(node, ast.Attribute):
-        base = _dotted(node.value)
-        return None if base is None else f"{base}.{node.attr}"
-    return None
 
 
 def _is_ufunc(path: str | None) -> bool:
