@@ -73,8 +73,8 @@ def emit_cast(args, attrs):
                  "bool": "np.bool_"}[to]
         method = ast.Attribute(value=args[0], attr="astype", ctx=ast.Load())
         return ast.Call(func=method, args=[dotted(dtype)], keywords=[])
-    if to == "f64":
-        return call("float", args)
+    if to == "f64":  # not float(): NumPy's IEEE division, as under Numba, on the python backend
+        return call("np.float64", args)
     if to == "i64":
         return call("int", args)
     if to == "bool":

@@ -13,10 +13,14 @@ from adgen.ir.printer import print_function
 from adgen.transforms.simplify.cse import eliminate_common_subexpressions
 from adgen.transforms.simplify.dce import eliminate_dead_code
 from adgen.transforms.simplify.fold import fold_constants
+from adgen.transforms.simplify.hoist import hoist_loop_invariants
 from adgen.transforms.simplify.shapes import use_shape_sources
 
+# hoist after cse: duplicates in a loop merge first; the next round's cse merges what
+# hoisting put next to an equal value outside the loop
 SIMPLIFY = (("fold", fold_constants), ("cse", eliminate_common_subexpressions),
-            ("shapes", use_shape_sources), ("dce", eliminate_dead_code))
+            ("hoist", hoist_loop_invariants), ("shapes", use_shape_sources),
+            ("dce", eliminate_dead_code))
 
 
 def dump(name: str, fn: Function) -> Function:
@@ -37,7 +41,7 @@ def run_pass(name: str, pass_fn, fn: Function, check: bool = False) -> Function:
 
 
 def simplify(fn: Function, check: bool = False, rounds: int = 4) -> Function:
-    """Fold, CSE, shape sources and DCE until nothing changes (at most `rounds` times)."""
+    """Fold, CSE, hoisting, shape sources and DCE until nothing changes (`rounds` at most)."""
     for _ in range(rounds):
         before = fn
         for name, pass_fn in SIMPLIFY:

@@ -1,9 +1,10 @@
 """Optimized and unoptimized derivative IR compute the same numbers, on the corpus.
 
 Every scalar-corpus function's forward and reverse derivative IR is interpreted
-before and after each simplification pass (fold, CSE, DCE, and the whole
-pipeline), at random points of the function's domain: the results agree to
-rounding (the passes only reassociate what fold's identities allow).
+before and after each simplification pass (every pass of SIMPLIFY: fold, CSE,
+loop-invariant hoisting, shape sources, DCE; and the whole pipeline), at random
+points of the function's domain: the results agree to rounding (the passes only
+reassociate what fold's identities allow).
 """
 
 import numpy as np

@@ -18,7 +18,7 @@ from adgen.frontend.lower import lower_function
 from adgen.ir.interpret import interpret
 from adgen.ir.ops import walk_ops
 from adgen.ir.printer import print_function
-from adgen.ir.types import F64, I64
+from adgen.ir.types import F64, I64, ArrayType
 from adgen.transforms.reverse import differentiate_reverse
 from adgen.transforms.simplify.cse import eliminate_common_subexpressions
 from adgen.transforms.simplify.dce import eliminate_dead_code
@@ -143,3 +143,63 @@ def test_activity_marks_only_what_depends_on_the_inputs():
     adjoints = {name for name in defined if "_bar" in name}
     assert any(re.match(r"y(_\d+)*_bar", name) for name in adjoints), adjoints
     assert not any(re.match(r"(scale|w|n)(_\d+)*_bar", name) for name in adjoints), adjoints
+
+
+# hoisting: loop-invariant adjoint work leaves the loops, what may not move stays -------
+def sin_weighted_sum(a, x, n):
+    s = 0.0
+    for i in range(n):
+        s += math.sin(a) * x[i]        # the reverse sweep's cos(a) is invariant
+    return s
+
+
+def nested_sum(a, b, x, n):
+    s = 0.0
+    for i in range(n):
+        for j in range(n):             # exp(a * b) leaves both loops, cos(a * i) this one
+            s += math.exp(a * b) * math.cos(a * i) * x[j]
+    return s
+
+
+def stays_put(a, x, n, k):
+    s = 0.0
+    for i in range(n):                 # may run zero times
+        t = np.zeros(2)                # a new array on each iteration, written
+        t[0] = a * i
+        s += x[0] * (n // k) * np.sum(t)   # x[0] may be out of bounds, n // k divide by 0
+    for i in range(3):                 # surely runs: x[0] * a leaves it
+        s += x[0] * a
+    return s
+
+
+def _tidy(fn):
+    """One round of fold, CSE and DCE: what hoisting sees in the pipeline, less noise."""
+    return eliminate_dead_code(eliminate_common_subexpressions(fold_constants(fn)))
+
+
+def _hoist_inputs():
+    """(reverse IR of sin_weighted_sum, of nested_sum, primal IR of stays_put), tidied."""
+    vec = ArrayType(F64, 1)
+    weighted = specialize(lower_function(sin_weighted_sum), (F64, vec, I64))
+    nested = specialize(lower_function(nested_sum), (F64, F64, vec, I64))
+    yield _tidy(differentiate_reverse(weighted, (0,), seed_params=False, return_primal=False))
+    yield _tidy(differentiate_reverse(nested, (0, 1), seed_params=False, return_primal=False))
+    yield _tidy(specialize(lower_function(stays_put), (F64, vec, I64, I64)))
+
+
+def test_hoist_before_and_after(request):
+    """The reverse sweeps' invariant cos(a), exp(a * b) move before their loops (out of
+    both loops for exp); stays_put's allocation, getitem and // stay in the loop that may
+    not run, and x[0] * a leaves the loop over range(3)."""
+    from adgen.transforms.simplify.hoist import hoist_loop_invariants
+
+    pairs = [(before, hoist_loop_invariants(before)) for before in _hoist_inputs()]
+    _check_golden("hoist", "\n".join(f"# before hoist\n{print_function(before)}\n\n"
+                                     f"# after hoist\n{print_function(after)}\n"
+                                     for before, after in pairs), request)
+    x = np.linspace(-1.0, 2.0, 5)
+    calls = ([(0.7, x, n) for n in (0, 5)], [(0.7, -0.4, x, n) for n in (0, 5)],
+             [(0.7, x, n, 2) for n in (0, 5)])
+    for (before, after), args in zip(pairs, calls):
+        for arg in args:
+            assert interpret(after, *arg) == interpret(before, *arg)
