@@ -14,6 +14,7 @@ from adgen.api import (Jacobian, Transformed, grad, hessian, hvp, ir, jacobian, 
 from adgen.errors import (AdgenDerivativeError, AdgenError, AdgenInternalError,  # noqa
                           AdgenSyntaxError, AdgenTypeError)
 from adgen.extend import custom_jvp, custom_vjp, primitive, stop_gradient  # noqa: F401
+from adgen.frontend.parallel import prange  # noqa: F401  (`for i in adgen.prange(n)`)
 from adgen.trace import trace  # noqa: F401
 from adgen import config  # noqa: F401  (callable: adgen.config(check_nans=True))
 from adgen.debug import AdgenNaNError  # noqa: F401
@@ -27,4 +28,4 @@ __all__ = ["grad", "value_and_grad", "jvp", "vjp", "hessian", "hvp", "jacobian",
            "Transformed", "AdgenError", "AdgenSyntaxError", "AdgenTypeError",
            "AdgenDerivativeError", "AdgenInternalError",
            "check", "CheckReport", "CheckError", "config", "AdgenNaNError",
-           "memory_report", "MemoryReport", "vmap"]
+           "memory_report", "MemoryReport", "vmap", "prange"]

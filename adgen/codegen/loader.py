@@ -104,7 +104,10 @@ def load_function(source: str, stem: str, name: str, backend: str):
             func = getattr(module, name)
             if backend == "numba":
                 from adgen.codegen.numba_cache import cached_njit
+                from adgen.codegen.python_source import PARALLEL_FLAG
 
-                func = cached_njit(func)  # compiles (or loads from disk) at its first call
+                # compiles (or loads from disk) at its first call; parallel=True where the
+                # module has numba.prange loops
+                func = cached_njit(func, parallel=getattr(module, PARALLEL_FLAG, False))
             hit = _LOADED[key] = (module, func)
         return hit[1]

@@ -47,8 +47,9 @@ class RepairingCache(FunctionCache):
                 pass
 
 
-def cached_njit(func):
-    """`numba.njit(cache=True, error_model="numpy")(func)`, with a `RepairingCache`."""
-    dispatcher = numba.njit(error_model="numpy")(func)
+def cached_njit(func, parallel: bool = False):
+    """`numba.njit(cache=True, error_model="numpy", parallel=parallel)(func)`, with a
+    `RepairingCache`."""
+    dispatcher = numba.njit(error_model="numpy", parallel=parallel)(func)
     dispatcher._cache = RepairingCache(func)  # what `cache=True` sets, with our class
     return dispatcher

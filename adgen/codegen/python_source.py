@@ -5,6 +5,13 @@ with `ast.unparse`; statements, indentation and comments are laid out here.
 Names are the IR's (the user's own, `x_dot`, `x_bar`); single-use temporaries
 are inlined; loop-carried values and `if` results are plain variables
 reassigned in place, so loops print as the loops a person would write.
+
+A parallel loop (adgen.ir.parallel) whose carried values obey Numba's rules
+and keep one variable each prints as `for i in numba.prange(...)` on the numba
+backend (as `range`, marked by a comment, on the python backend), with its
+reductions as `acc += e`: also on arrays, which Numba reduces in place, while
+`acc = acc + e` would not be a reduction to it. Other loops, and every loop
+under check_nans, print as `range` loops.
 """
 
 from __future__ import annotations
@@ -14,12 +21,14 @@ import ast
 from adgen.codegen.layout import Layout, plan_layout
 from adgen.ir.builder import is_tape
 from adgen.ir.function import Function
-from adgen.ir.ops import Op, Region
+from adgen.ir.ops import Op, Region, walk_ops
+from adgen.ir.parallel import carried_values, is_parallel
 from adgen.ir.types import ArrayType
 from adgen.primitives import registry
 
 INDENT = "    "
 _AUG = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/"}
+_REDUCE = {"add": "+", "sub": "-", "mul": "*"}
 
 
 def _emit_attrs(op: Op) -> dict:
@@ -29,14 +38,18 @@ def _emit_attrs(op: Op) -> dict:
 
 
 class _Printer:
-    def __init__(self, fn: Function, layout: Layout, source_lines=None):
+    def __init__(self, fn: Function, layout: Layout, source_lines=None, backend=None):
         self.fn = fn
+        self.backend = backend  # None: no parallel loops (check_nans)
         self.layout = layout
         self.lines: list[str] = []
         self.source_lines = source_lines or {}
         self.last_line: dict[int, int] = {}
         self.nan_guard = None  # a nanguard.NanGuard under adgen.config(check_nans=True)
-        self.order, self.writes, self.allocated_in = _write_order(fn, layout)
+        # parallel loops that print as prange (op ids) and their reduction steps
+        # (op id -> the operand that is the reduction variable)
+        self.prange, self.steps = _parallel_loops(fn, layout) if backend else (set(), {})
+        self.order, self.writes, self.allocated_in = _write_order(fn, layout, self.steps)
         self.written = set(self.writes)  # variables some op writes into in place
 
     # expressions ----------------------------------------------------------------------
@@ -121,6 +134,10 @@ class _Printer:
         self.assign(op, target, depth)
 
     def assign(self, op: Op, target: str, depth: int) -> None:
+        if id(op) in self.steps:  # `acc += e`: the form Numba's prange reduces
+            (other,) = [v for v in op.operands if v is not self.steps[id(op)]]
+            self.emit(depth, f"{target} {_REDUCE[op.opcode]}= {self.text(other)}")
+            return
         node = self.op_expr(op)
         if (_may_alias(op) and isinstance(op.result.type, ArrayType)
                 and self.needs_copy(op, target)):
@@ -182,7 +199,12 @@ class _Printer:
         if args[2] == "1":
             args = [args[1]] if args[0] == "0" else args[:2]
         var = self.layout.name(body.args[0])
-        self.emit(depth, f"for {var} in range({', '.join(args)}):")
+        head = f"for {var} in range({', '.join(args)}):"
+        if id(op) in self.prange and self.backend == "numba":
+            head = f"for {var} in numba.prange({', '.join(args)}):"
+        elif id(op) in self.prange:
+            head += "  # numba.prange on the numba backend"
+        self.emit(depth, head)
         if self.region(body, depth + 1, op.results) == 0:
             self.emit(depth + 1, "pass")
 
@@ -227,10 +249,11 @@ def _may_alias(op: Op) -> bool:
             and op.operands[0].type.ndim == op.operands[1].type.ndim)
 
 
-def _write_order(fn: Function, layout: Layout):
+def _write_order(fn: Function, layout: Layout, steps=()):
     """The position (program order) and enclosing loops of every op; for each variable
-    the positions and loops of the ops that write into it in place, and the loops that
-    enclose its allocation (`empty`), when it has exactly one."""
+    the positions and loops of the ops that write into it in place (reductions of
+    arrays in `steps` too: `acc += e`), and the loops that enclose its allocation
+    (`empty`), when it has exactly one."""
     order, writes, allocs = {}, {}, {}
 
     def walk(region: Region, loops: frozenset) -> None:
@@ -238,8 +261,9 @@ def _write_order(fn: Function, layout: Layout):
             order[id(op)] = (len(order), loops)
             if op.opcode == "empty":
                 allocs.setdefault(layout.name(op.result), []).append(loops)
-            if op.results and registry.has(op.opcode) \
-                    and registry.get(op.opcode).inplace_operand is not None:
+            inplace = op.results and registry.has(op.opcode) \
+                and registry.get(op.opcode).inplace_operand is not None
+            if inplace or (id(op) in steps and isinstance(op.result.type, ArrayType)):
                 writes.setdefault(layout.name(op.result), []).append(order[id(op)])
             inner = loops | {id(op)} if op.opcode in ("for", "while") else loops
             for sub in op.regions:
@@ -247,6 +271,33 @@ def _write_order(fn: Function, layout: Layout):
 
     walk(fn.body, frozenset())
     return order, writes, {name: found[0] for name, found in allocs.items() if len(found) == 1}
+
+
+def _parallel_loops(fn: Function, layout: Layout):
+    """The parallel loops of `fn` that may print as `numba.prange` (a set of op ids), and
+    the reduction steps in them (op id -> the reduction variable's operand)."""
+    loops, steps = set(), {}
+    for op in walk_ops(fn.body):
+        if not is_parallel(op) or not _step_is_one(op, layout):
+            continue
+        carried = carried_values(op.regions[0])
+        # each carried value keeps one variable, updated in place (`acc += e`, `a[i] = v`)
+        if all(c.valid and len({layout.name(v) for v in c.values}) <= 1
+               and not any(s.results[0].name in layout.inline for s in c.steps)
+               for c in carried):
+            loops.add(id(op))
+            for c in carried:
+                if c.kind == "reduction":
+                    names = {v.name for v in c.values}
+                    steps.update({id(s): next(v for v in s.operands if v.name in names)
+                                  for s in c.steps})
+    return loops, steps
+
+
+def _step_is_one(op: Op, layout: Layout) -> bool:
+    """Whether the loop's step is the constant 1 (Numba's prange takes no other)."""
+    step = layout.defining.get(op.operands[2].name)
+    return step is not None and step.opcode == "const" and step.attr("value") == 1
 
 
 def _source_lines(fn: Function) -> dict:
@@ -265,25 +316,35 @@ def _source_lines(fn: Function) -> dict:
     return table
 
 
-def function_source(fn: Function, name: str | None = None, check_nans: bool = False) -> str:
-    """The Python source of one function (no imports, no header); with `check_nans`,
-    nothing inlined and every float statement checked (`adgen.codegen.nanguard`).
-
-    Example:
-        >>> # print(function_source(simplify(differentiate_reverse(...))))
-    """
+def _printed(fn: Function, name: str | None, check_nans: bool, backend: str) -> _Printer:
     if check_nans:
         from adgen.codegen.nanguard import NanGuard, plan_checked_layout
 
         printer = _Printer(fn, plan_checked_layout(fn), _source_lines(fn))
         printer.nan_guard = NanGuard(name or fn.name)
     else:
-        printer = _Printer(fn, plan_layout(fn), _source_lines(fn))
+        printer = _Printer(fn, plan_layout(fn), _source_lines(fn), backend)
     printer.function(name or fn.name)
-    return "\n".join(printer.lines) + "\n"
+    return printer
+
+
+def function_source(fn: Function, name: str | None = None, check_nans: bool = False,
+                    backend: str = "python") -> str:
+    """The Python source of one function (no imports, no header); with `check_nans`,
+    nothing inlined and every float statement checked (`adgen.codegen.nanguard`).
+    Parallel loops print as `numba.prange` loops on the numba backend only.
+
+    Example:
+        >>> # print(function_source(simplify(differentiate_reverse(...))))
+    """
+    return "\n".join(_printed(fn, name, check_nans, backend).lines) + "\n"
 
 
 IMPORTS = "import math\n\nimport numpy as np\n\nimport adgen.codegen.support as _adgen\n"
+PARALLEL_IMPORTS = ("import math\n\nimport numba\nimport numpy as np\n\n"
+                    "import adgen.codegen.support as _adgen\n")
+# read by the loader (adgen/codegen/loader.py): compile with numba.njit(parallel=True)
+PARALLEL_FLAG = "__adgen_parallel__"
 
 
 def module_source(fn: Function, name: str, header: list[str], backend: str = "python",
@@ -293,7 +354,9 @@ def module_source(fn: Function, name: str, header: list[str], backend: str = "py
     from adgen import extend
 
     head = "".join(f"# {line}\n" for line in header)
-    imports = IMPORTS
+    printer = _printed(fn, name, check_nans, backend)
+    parallel = bool(printer.prange) and backend == "numba"
+    imports = PARALLEL_IMPORTS if parallel else IMPORTS
     users = extend.user_primitives_in(fn)
     if users:
         imports += "import adgen.extend as _adgen_ext\n\n"
@@ -305,4 +368,7 @@ def module_source(fn: Function, name: str, header: list[str], backend: str = "py
 
         head += "# checks: NaN/inf after every statement (adgen.config(check_nans=True))\n"
         imports += IMPORT
-    return f"{head}\n{imports}\n\n{function_source(fn, name, check_nans)}"
+    if parallel:
+        imports += f"\n{PARALLEL_FLAG} = True  # numba.prange loops: numba.njit(parallel=True)\n"
+    source = "\n".join(printer.lines) + "\n"
+    return f"{head}\n{imports}\n\n{source}"

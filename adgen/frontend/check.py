@@ -17,6 +17,7 @@ import ast
 from operator import attrgetter
 
 from adgen.errors import Diagnostic
+from adgen.frontend.parallel import is_prange_call
 from adgen.frontend.source import SourceInfo, diagnostic
 
 _PURE = "adgen functions are pure: no I/O or calls for their side effects; "
@@ -338,6 +339,34 @@ def _check_for(checker: _Checker, node: ast.For) -> None:
         )
     checker.visit(node.iter)
     checker.visit_all(node.body)
+    if is_prange_call(node.iter):
+        for stop in _early_exits(node.body):
+            word = "return from" if isinstance(stop, ast.Return) else "break out of"
+            checker.report(
+                stop,
+                f"cannot {word} a prange loop: its iterations run in parallel",
+                "use range(...) for a loop that stops early, or record the result of each "
+                "iteration in an array and decide after the loop",
+            )
+
+
+def _early_exits(body) -> list[ast.stmt]:
+    """The `return`s in `body` and the `break`s that leave the loop whose body it is."""
+    found = []
+    for stmt in body:
+        for node in ast.walk(stmt):
+            if isinstance(node, ast.Return):
+                found.append(node)
+        found.extend(_breaks(stmt))
+    return found
+
+
+def _breaks(node) -> list[ast.Break]:
+    if isinstance(node, ast.Break):
+        return [node]
+    if isinstance(node, (ast.For, ast.While)):
+        return []  # a nested loop's own breaks
+    return [b for child in ast.iter_child_nodes(node) for b in _breaks(child)]
 
 
 def _check_while(checker: _Checker, node: ast.While) -> None:

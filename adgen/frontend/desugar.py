@@ -13,6 +13,8 @@ from __future__ import annotations
 import ast
 import copy
 
+from adgen.frontend.parallel import is_prange_call
+
 RET, RETURNED = "_ret", "_returned"
 
 
@@ -37,8 +39,9 @@ def _not_any(flags, where) -> ast.expr:
 
 
 def _is_range(node) -> bool:
+    """`range(...)` or `prange(...)`: a loop over indices, not over an array's elements."""
     return (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
-            and node.func.id == "range")
+            and node.func.id == "range") or is_prange_call(node)
 
 
 def _contains(nodes, kinds) -> bool:

@@ -20,11 +20,13 @@ from adgen.errors import AdgenSyntaxError
 from adgen.frontend import arrays
 from adgen.frontend.check import check_function
 from adgen.frontend.desugar import desugar
+from adgen.frontend.parallel import check_parallel_loops, is_prange, is_prange_call
 from adgen.frontend.resolve import (Unresolved, is_number, lookup, primitive_for,
                                     python_function_of)
 from adgen.frontend.source import SourceInfo, diagnostic, load_source
 from adgen.ir.builder import Builder, NameTable
 from adgen.ir.function import Function
+from adgen.ir.parallel import PARALLEL
 from adgen.ir.types import BOOL, F64, I64
 from adgen.ir.values import Loc, Value
 from adgen.transforms import nested
@@ -326,24 +328,44 @@ class Lowerer:
                 for _ in range(width(shape))]
 
     def range_args(self, node):
+        """(start, stop, step) of `for i in range(...)` or `prange(...)`, and whether the
+        loop is parallel (a prange)."""
         call = node.iter
-        ok = (isinstance(call, ast.Call) and isinstance(call.func, ast.Name)
-              and call.func.id == "range" and 1 <= len(call.args) <= 3 and not call.keywords)
+        ok = (isinstance(call, ast.Call) and 1 <= len(call.args) <= 3 and not call.keywords
+              and (is_prange_call(call) or (isinstance(call.func, ast.Name)
+                                            and call.func.id == "range")))
         if not ok:
             raise self.error(node.iter, "only `for i in range(...)` loops are supported",
-                             "loop over an index: `for i in range(n):`")
+                             "loop over an index: `for i in range(n):` (or `prange(n)` for "
+                             "a parallel loop)")
         if not isinstance(node.target, ast.Name):
             raise self.error(node.target, "the loop variable must be a single name",
                              "write `for i in range(n):` and index inside the loop")
+        parallel = is_prange_call(call)
+        if parallel:
+            self.check_prange(call)
         args = [self.expr(a) for a in call.args]
         if len(args) == 1:
-            return self.const(node, 0), args[0], self.const(node, 1)
+            return (self.const(node, 0), args[0], self.const(node, 1)), parallel
         if len(args) == 2:
-            return args[0], args[1], self.const(node, 1)
-        return tuple(args)
+            return (args[0], args[1], self.const(node, 1)), parallel
+        return tuple(args), parallel
+
+    def check_prange(self, call) -> None:
+        """`prange` must be Numba's or adgen's, with a step of 1 (as Numba requires)."""
+        target = self.callee(call)
+        if not is_prange(target.obj):
+            raise self.error(call.func, f"{target.description} is not numba.prange or "
+                             "adgen.prange", "import it: `from numba import prange` or "
+                             "`from adgen import prange`")
+        step = call.args[2] if len(call.args) == 3 else None
+        if step is not None and not (isinstance(step, ast.Constant) and step.value == 1):
+            raise self.error(step, "a prange loop must have a step of 1 (as in Numba)",
+                             "loop over `prange(count)` and compute the index from the "
+                             "loop variable, or use range(...)")
 
     def lower_for(self, node) -> None:
-        start, stop, step = self.range_args(node)
+        (start, stop, step), parallel = self.range_args(node)
         var = node.target.id
         before = dict(self.env)
         names = assigned_names(node.body)
@@ -358,8 +380,9 @@ class Lowerer:
         body = self.b.close_block((induction, *args), self._yields(node, names, shapes))
         self.env = before
         self.at(node)
+        attrs = {PARALLEL: True} if parallel else None
         results = self.b.control("for", (start, stop, step, *inits), [body],
-                                 self._hints(names, shapes), [None] * len(inits))
+                                 self._hints(names, shapes), [None] * len(inits), attrs)
         self._bind_results(names, shapes, results)
 
     def lower_while(self, node) -> None:
@@ -683,9 +706,9 @@ class Lowerer:
             top = self.emit(node, "log", self.scalar(node, args[0]))
             base = self.emit(node, "log", self.scalar(node, args[1]))
             return self.emit(node, "div", top, base, name=hint)
-        if obj is range:
-            raise self.error(node, "range() is supported only as the iterable of a for loop",
-                             "write `for i in range(n):`")
+        if obj is range or is_prange(obj):
+            raise self.error(node, f"{obj.__name__}() is supported only as the iterable of a "
+                             "for loop", "write `for i in range(n):`")
         return None
 
     def inline(self, node, function, args, kwargs):
@@ -759,8 +782,10 @@ def lower_function(fn, sources: set | None = None) -> Function:
                             "return a flat tuple of numbers")
     returns = list(result) if tuple_return else [lowerer.scalar(tree.body[-1], result)]
     body = b.finish_region(values, returns)
-    return Function(tree.name, body, Loc(info.filename, tree.lineno, tree.col_offset),
-                    tuple_return)
+    fn = Function(tree.name, body, Loc(info.filename, tree.lineno, tree.col_offset),
+                  tuple_return)
+    check_parallel_loops(fn)
+    return fn
 
 
 def lower_rule(fn, widths) -> tuple[Function, object]:
@@ -802,5 +827,6 @@ def lower_rule(fn, widths) -> tuple[Function, object]:
     shape = shape_of(result)
     returns = [lowerer.scalar(tree.body[-1], leaf) for leaf in leaves(result)]
     body = b.finish_region(flat, returns)
-    return (Function(tree.name, body, Loc(info.filename, tree.lineno, tree.col_offset),
-                     True), shape)
+    fn = Function(tree.name, body, Loc(info.filename, tree.lineno, tree.col_offset), True)
+    check_parallel_loops(fn)
+    return fn, shape

@@ -22,8 +22,8 @@ _SUFFIX = re.compile(r"^(.*?)(?:_(\d+))?$")
 
 # Names generated code relies on: a user variable with one of these names is renamed
 # (np -> np_1) so that it cannot shadow the module or builtin the code calls.
-RESERVED = frozenset({"np", "math", "_adgen", "_adgen_ext", "_adgen_nan", "_adgen_ok", "len",
-                      "range", "float", "int", "bool", "min", "max", "abs", "True", "False",
+RESERVED = frozenset({"np", "math", "numba", "_adgen", "_adgen_ext", "_adgen_nan", "_adgen_ok",
+                      "len", "range", "float", "int", "bool", "min", "max", "abs", "True", "False",
                       "None"})
 _EXTRA_RESERVED: set[str] = set()  # names of user primitives, which generated code calls
 

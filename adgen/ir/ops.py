@@ -32,7 +32,8 @@ class Op:
 
     Operand layout of the control ops:
       if:    (cond,)                 regions (then, else), no region args
-      for:   (start, stop, step, *inits)  region (i, *carried) -> yields next carried
+      for:   (start, stop, step, *inits)  region (i, *carried) -> yields next carried;
+             attribute `parallel` on a prange loop (see adgen.ir.parallel)
       while: (*inits)                regions (cond: carried -> (bool,), body: carried -> next)
     """
 

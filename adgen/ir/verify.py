@@ -11,6 +11,7 @@ the first), or returns None. It checks:
 - ops: an opcode is `if`, `for`, `while` (with the layout documented in
   `adgen.ir.ops`) or a registered primitive with `nresults` results and no
   regions;
+- the `parallel` mark (adgen.ir.parallel) is on `for` loops only;
 - types, in typed IR: every value has a type; a primitive's result types are
   what its type rule gives; conditions are bool, `for` bounds are i64, and the
   values an `if`/`for`/`while` carries agree in type wherever they appear
@@ -39,6 +40,7 @@ from adgen import primitives
 from adgen.errors import AdgenInternalError
 from adgen.ir.function import Function
 from adgen.ir.ops import Op, Region, walk_ops
+from adgen.ir.parallel import PARALLEL
 from adgen.ir.types import BOOL, I64, type_name
 from adgen.ir.values import Value
 
@@ -140,6 +142,8 @@ class _Verifier:
             self.problem(f"unknown opcode {op.opcode!r}" + (f" in {where}" if op.loc else ""))
         else:
             self.primitive(op, where)
+        if op.attr(PARALLEL) is not None and op.opcode != "for":
+            self.problem(f"{where} is marked parallel, but only a for loop can be")
         for r in op.results:
             self.define(r, f"result of {where}", scope)
 

@@ -4,6 +4,9 @@
 
 Every primitive contributes through its registry `jvp` rule; `if` and loops
 carry the tangents of their active values as extra results / carried values.
+A parallel loop keeps its mark: the tangent of a reduction is a reduction, and a
+tangent written at the primal's index is too (codegen prints a loop whose tangents
+break the rules, the product rule of `acc *= e` reads acc, as a serial loop).
 """
 
 from __future__ import annotations

@@ -22,16 +22,26 @@ visits ops backwards and applies each primitive's registry `vjp` rule.
 Adjoints of values defined outside a region that the region's reverse sweep
 updates are yielded out of `if`s and carried through reverse loops, so the
 output is structured SSA again.
+
+* A parallel loop (prange) whose iterations share only `+`/`-` reductions and
+  arrays they only write is *independent*: the forward sweep runs it as it is,
+  in parallel, with no tape (the adjoint of a running sum is the same in every
+  iteration), and its reverse is a loop over the same range that recomputes
+  each iteration from its loop variable. That reverse loop is parallel too when
+  the adjoints it accumulates allow it (`reverse_independent`). Other parallel
+  loops (`acc *= e`, arrays read and written in the loop) are taped and
+  reversed serially: a tape and an undo log are filled in iteration order.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from adgen.errors import AdgenDerivativeError
 from adgen.ir.builder import TAPE_SUFFIX, Builder, NameTable
 from adgen.ir.function import Function
 from adgen.ir.ops import Op, walk_ops
+from adgen.ir.parallel import PARALLEL, carried_values, is_parallel, parallel_ok, without_parallel
 from adgen.ir.types import I64, ArrayType, ScalarType, is_float
 from adgen.ir.values import Value
 from adgen.primitives import registry
@@ -146,8 +156,25 @@ class _Reverse:
                 self.clone(op, scope, fresh)
 
     def loop_needs_tape(self, op: Op) -> bool:
+        if self.independent(op):
+            return False
         return any(r.name in self.active for r in op.results) or bool(
             self.lineages.written_in(op))
+
+    def independent(self, op: Op) -> bool:
+        """A parallel loop whose reverse needs no tape: every iteration can be recomputed
+        from its loop variable alone. Each value it carries is private to an iteration, a
+        reduction by `+` or `-` (whose adjoint is the same in every iteration: d acc_new /
+        d acc = 1), or an array it writes and never reads (no undo log)."""
+        if not is_parallel(op) or self.lineages.written_in(op):
+            return False
+        body = op.regions[0]
+        for arg, carried in zip(body.args[1:], carried_values(body)):
+            if not (carried.kind == "private"
+                    or (carried.kind == "reduction" and carried.operator in ("add", "sub"))
+                    or (carried.kind == "writes" and self.write_only(op, arg))):
+                return False
+        return True
 
     def write_only(self, loop: Op, arg: Value) -> bool:
         """A carried array the loop writes but never reads: no tape, no log (its old
@@ -197,7 +224,9 @@ class _Reverse:
         operands = tuple(scope.map(v) for v in op.operands)
         self.track(op, results, scope)
         b.loc = op.loc
-        b.append(Op(op.opcode, operands, tuple(results), op.attrs, tuple(regions), op.loc))
+        # the undo log of a tracked array is appended to in iteration order
+        attrs = without_parallel(op.attrs) if written else op.attrs
+        b.append(Op(op.opcode, operands, tuple(results), attrs, tuple(regions), op.loc))
 
     def enter(self, region, scope: Scope, fresh: bool):
         """A child scope for copying `region`, and the copy's region arguments."""
@@ -285,9 +314,10 @@ class _Reverse:
         tape_results = [b.value(t.name, t.type) for t in tape_inits]
         count_result = b.value("n", I64)
         b.loc = op.loc
+        # a taped loop runs serially: its tapes and undo logs are filled in iteration order
         b.append(Op(op.opcode, tuple(operands) + tuple(tape_inits) + (zero,),
-                    tuple(results) + tuple(tape_results) + (count_result,), op.attrs,
-                    tuple(regions), op.loc))
+                    tuple(results) + tuple(tape_results) + (count_result,),
+                    without_parallel(op.attrs), tuple(regions), op.loc))
         scope.tapes[id(op)] = Tape(count if is_for else count_result,
                                    dict(zip(taped, tape_results)),
                                    dict(zip(written, tape_results[len(taped):])))
@@ -405,6 +435,8 @@ class _Reverse:
             adj[k] = r
 
     def reverse_loop(self, op: Op, adj: dict, scope: Scope) -> None:
+        if self.independent(op):
+            return self.reverse_independent(op, adj, scope)
         cts = [adj.pop(r.name, None) for r in op.results]
         written = [w for w in self.lineages.written_in(op) if _state(w) in adj]
         if all(c is None or isinstance(c, Zero) for c in cts):
@@ -477,6 +509,112 @@ class _Reverse:
             adj[_state(lineage)] = r
         for j, r in zip(slots, slot_results):
             self.add_adjoint(adj, inits[j], r)
+
+    def reverse_independent(self, op: Op, adj: dict, scope: Scope) -> None:
+        """The reverse of an `independent` parallel loop: a loop over the same range whose
+        iterations recompute their primal values from the loop variable and run the
+        body's reverse sweep, in any order. It is parallel when the adjoints it accumulates
+        allow (`parallel_ok(exact=True)`): sums into scalars and arrays from outside, one
+        `v_bar += v_bar_i` per iteration (Numba's prange reductions), and scatter-adds
+        `x_bar[i] += g` at the loop variable itself. A scatter at any other index
+        (`w_bar[j] += g`, `x_bar[idx[i]] += g`) may reach one element from two iterations
+        at once: that loop is serial."""
+        cts = [adj.pop(r.name, None) for r in op.results]
+        flowing = [k for k, c in enumerate(cts) if c is not None and not isinstance(c, Zero)]
+        if not flowing:
+            return
+        inits = op.operands[3:]
+        kinds = carried_values(op.regions[0])
+        if any(kinds[k].kind == "private" for k in flowing):
+            raise AdgenDerivativeError(f"{_where(op)}: a value private to the iterations of a "
+                                       "prange loop is used after it")
+        sums = {k: materialize(self.b, cts[k], scope.map(inits[k]))
+                for k in flowing if kinds[k].kind == "reduction"}
+        slots = {k: cts[k] for k in flowing if kinds[k].kind == "writes"}
+        free = self._active_free(_body_only(op))
+        local = [v for v in free if self.sums_per_iteration(op, v)]
+        free_inits = [self.free_init(v, adj.get(v.name), v in local, scope) for v in free]
+        region = self.reverse_iteration(op, sums, list(slots), free, local, scope)
+        carried = op.regions[0].args[1:]
+        slot_results = [self.b.value(carried[k].name + "_bar", carried[k].type) for k in slots]
+        free_results = [self.b.value(v.name + "_bar", v.type) for v in free]
+        bounds = tuple(scope.map(v) for v in op.operands[:3])
+        loop = Op("for", bounds + tuple(slots.values()) + tuple(free_inits),
+                  tuple(slot_results + free_results), ((PARALLEL, True),), (region,), op.loc)
+        if not parallel_ok(loop, exact=True):
+            loop = replace(loop, attrs=())
+        self.b.loc = op.loc
+        self.b.append(loop)
+        for v, r in zip(free, free_results):
+            adj[v.name] = r
+        for k, r in zip(slots, slot_results):
+            self.add_adjoint(adj, inits[k], r)
+        for k, total in sums.items():  # d acc_new / d acc = 1 in every iteration
+            self.add_adjoint(adj, inits[k], total)
+
+    def reverse_iteration(self, op: Op, sums: dict, slots: list, free: list, local: list,
+                          scope: Scope):
+        """The body of an independent loop's reverse: one iteration, recomputed from the
+        loop variable, then reversed. `sums` maps reductions to their adjoint (the same
+        in every iteration), `slots` are the written arrays whose adjoints it carries;
+        of the values `free` from outside, those in `local` are summed in the iteration
+        and added once, the others updated in place."""
+        b, body = self.b, op.regions[0]
+        carried, inits = body.args[1:], op.operands[3:]
+        b.open_block()
+        index = fresh_value(self.names, body.args[0])
+        slot_args = [b.value(carried[k].name + "_bar", carried[k].type) for k in slots]
+        free_args = [b.value(v.name + "_bar", v.type) for v in free]
+        inner = scope.child()
+        inner.subst[body.args[0].name] = index
+        for k, a in enumerate(carried):
+            # no iteration reads what the previous one left: a private value is assigned
+            # before it is read, of a reduction or a write-only array only the shape
+            # matters (the adjoint of `acc + e` does not read acc); DCE drops the rest
+            inner.subst[a.name] = scope.map(inits[k])
+        self.forward_sweep(body.ops, inner, fresh=True)
+        body_adj = {v.name: a for v, a in zip(free, free_args) if v not in local}
+        for k, total in sums.items():
+            self.add_adjoint(body_adj, body.yields[k], total)
+        for k, a in zip(slots, slot_args):
+            self.add_adjoint(body_adj, body.yields[k], a)
+        self.reverse_sweep(body.ops, body_adj, inner)
+        next_slots = [materialize(b, body_adj.get(carried[k].name), scope.map(inits[k]))
+                      for k in slots]
+        next_free = []
+        for v, a in zip(free, free_args):
+            here = body_adj.get(v.name)
+            if v not in local:
+                next_free.append(materialize(b, here, scope.map(v)))
+            elif here is None or isinstance(here, Zero):
+                next_free.append(a)
+            else:  # one update per iteration, as a prange reduction must be
+                next_free.append(b.emit("add", a, here, name=v.name + "_bar"))
+        return b.close_block([index] + slot_args + free_args, next_slots + next_free)
+
+    @staticmethod
+    def sums_per_iteration(loop: Op, v: Value) -> bool:
+        """Whether the reverse of the parallel `loop` sums the adjoint of `v` (defined
+        outside it) within each iteration and adds it to `v_bar` once: scalars, and arrays
+        whose elements the loop does not read. The adjoint of `x[i]` is a scatter-add
+        into `x_bar` in place instead: a sum per iteration would cost a whole array."""
+        if not isinstance(v.type, ArrayType):
+            return True
+        return not any(o.opcode == "getitem" and o.operands[0].name == v.name
+                       for o in walk_ops(loop.regions[0]))
+
+    def free_init(self, v: Value, adjoint, summed: bool, scope: Scope) -> Value:
+        """The adjoint of `v` entering an independent loop's reverse."""
+        init = materialize(self.b, adjoint, scope.map(v))
+        if not isinstance(v.type, ArrayType):
+            return init
+        if init is not adjoint:  # zeros, named for the printed variable
+            return self.b.rename_last(init, v.name + "_bar")
+        if summed:
+            # Numba's prange adds the per-thread sums into this array in place: a copy,
+            # so that no other value that shares it changes
+            init = self.b.emit("copy", init, name=v.name + "_bar")
+        return init
 
 
 def _body_only(op: Op) -> Op:
