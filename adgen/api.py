@@ -554,8 +554,9 @@ grad = _transform("grad")
 grad.__doc__ = """Gradient of a scalar function, by reverse mode (as `jax.grad`).
 
 `memory_budget="200MB"` (also on value_and_grad and vjp) checkpoints long loops so
-that their tapes fit: each top-level loop is split into segments recomputed in the
-reverse sweep (adgen/transforms/checkpoint.py); no annotation in the function.
+that their tapes fit: each top-level loop keeps as many snapshots of its carried values
+as the budget holds and recomputes the steps in between on the binomial schedule of
+revolve (adgen/transforms/revolve.py); no annotation in the function.
 
 Example:
     >>> import math

@@ -2,7 +2,9 @@
 
 Reverse mode stores, for each loop, the carried values its reverse sweep needs
 (one tape entry per iteration, preallocated for `for` loops, growable for
-`while` loops), and logs the old elements of arrays written in place. The
+`while` loops; under `memory_budget=`, a checkpointed loop's snapshots instead,
+`<value>_snapshot_tape` and the steps they hold, `snapshot_step_tape`), and logs
+the old elements of arrays written in place. The
 report reads the tapes off the derivative IR, before anything runs: their
 shapes are computed from the example arguments by evaluating only the ops the
 tape sizes depend on (trip counts, array dimensions), never the function.
@@ -25,7 +27,8 @@ from adgen.ir.types import NUMPY_DTYPES, ArrayType, scalar_of
 class TapeEntry:
     """One tape of the forward sweep.
 
-    `entries` is the loop's trip count (None for a growable tape), `entry_shape`
+    `entries` is the loop's trip count, or the number of snapshots of a checkpointed
+    loop (the snapshot tapes), None for a growable tape; `entry_shape`
     the shape of one entry (() for a scalar), `loops` the source lines of the
     loops the tape is allocated inside (allocated anew on each of their
     iterations, so one instance is live at a time).
@@ -70,12 +73,13 @@ class MemoryReport:
         return sum(t.bytes for t in self.tapes if t.bytes is not None)
 
     def __str__(self) -> str:
+        width = max([16] + [len(t.name) + 2 for t in self.tapes])
         rows = [f"memory report: {self.function}",
-                f"{'tape':<16}{'loop line':>10}{'entry':>14}{'bytes/iter':>12}"
-                f"{'iterations':>12}{'bytes':>14}"]
+                f"{'tape':<{width}}{'loop line':>10}{'entry':>14}{'bytes/entry':>12}"
+                f"{'entries':>12}{'bytes':>14}"]
         for t in self.tapes:
             shape = "scalar" if t.entry_shape == () else str(t.entry_shape)
-            rows.append(f"{t.name:<16}{str(t.line):>10}{shape:>14}"
+            rows.append(f"{t.name:<{width}}{str(t.line):>10}{shape:>14}"
                         f"{_fmt(t.bytes_per_entry):>12}"
                         f"{('growable' if t.growable else str(t.entries)):>12}"
                         f"{_fmt(t.bytes):>14}"
@@ -221,18 +225,26 @@ def _tapes(region: Region, loops: tuple):
             yield from _tapes(r, inner)
 
 
+def _pushed(fn: Function) -> set:
+    """The arrays `push` grows: those it pushes onto, and the initial values of the `while`
+    loops that carry them (a checkpointed loop's snapshot tapes, which a `while` loop
+    also carries, are written in place and keep their size)."""
+    pushed = {op.operands[0].name for op in walk_ops(fn.body) if op.opcode == "push"}
+    for op in walk_ops(fn.body):
+        if op.opcode == "while":
+            pushed.update(init.name for init, arg in zip(op.operands, op.regions[-1].args)
+                          if arg.name in pushed)
+    return pushed
+
+
 def tape_report(fn: Function, args, name: str | None = None) -> MemoryReport:
     """The report of a reverse-mode derivative IR `fn` for these argument values."""
     sizes = _Sizes(fn, args)
-    pushed = {v.name for op in walk_ops(fn.body) if op.opcode == "push" for v in op.operands[:1]}
-    carried_into_while = set()
-    for op in walk_ops(fn.body):
-        if op.opcode == "while":
-            carried_into_while.update(v.name for v in op.operands)
+    pushed = _pushed(fn)
     tapes = []
     for op, loops in _tapes(fn.body, ()):
         size, *dims = op.operands
-        growable = op.result.name in pushed or op.result.name in carried_into_while
+        growable = op.result.name in pushed
         entries = None if growable else sizes.value(size)
         dims = [sizes.value(d) for d in dims]
         shape = None if any(d is None for d in dims) else tuple(int(d) for d in dims)
@@ -258,7 +270,7 @@ def memory_report(transformed, *example_args, **kwargs) -> MemoryReport:
         >>> #         x = r * x * (1.0 - x)
         >>> #     return np.sum(x)
         >>> # print(adgen.memory_report(adgen.grad(f), 3.7, np.full(1000, 0.3), 100))
-        >>> # x_tape, line 3, entry (1000,), 8,000 bytes/iter, 100 iterations, 800,000 bytes
+        >>> # x_tape, line 3, entry (1000,), 8,000 bytes/entry, 100 entries, 800,000 bytes
     """
     from adgen.api import Transformed
 

@@ -31,6 +31,38 @@ def trip_count(start, stop, step):
     return max(n, 0)
 
 
+@register_jitable
+def revolve_split(steps, snapshots):
+    """Where binomial checkpointing (Griewank & Walther, "Algorithm 799: revolve",
+    ACM TOMS 2000) places the next checkpoint: reversing `steps` >= 2 steps from a
+    checkpointed start with `snapshots` checkpoints (the start's included), advance this
+    many steps, checkpoint there, reverse the rest with one checkpoint fewer, then the
+    first part with all of them. The splits that reach the least number of advanced
+    steps, r * steps - beta(snapshots + 1, r - 1) with beta(c, r) = C(c + r, c) and r
+    least with beta(snapshots, r) >= steps, form a range; this is its smallest (which
+    copies fewer snapshots than its largest)."""
+    if snapshots <= 1:
+        return steps - 1
+    c = min(snapshots, steps)  # more checkpoints than steps change nothing
+    r, beta, beta_1, beta_2 = 0, 1, 0, 0  # beta(c, r), beta(c, r - 1), beta(c, r - 2)
+    while beta < steps:
+        r += 1
+        beta_2, beta_1, beta = beta_1, beta, beta * (c + r) // r
+    # the first part is reversed with r - 1 repetitions and c checkpoints, the rest with
+    # r and c - 1 (Pascal: beta(c - 1, r) = beta(c, r) - beta(c, r - 1))
+    lo = max(beta_2, steps - (beta - beta_1))
+    return min(max(lo, 1), steps - 1)
+
+
+@register_jitable
+def checkpoint_below(positions, depth, step):
+    """The deepest of the checkpoints `positions[0..depth]` (increasing steps) at or
+    before `step`; the first one always counts."""
+    while depth > 0 and positions[depth] > step:
+        depth -= 1
+    return depth
+
+
 # ---------------------------------------------------------------------------------------
 # Array helpers. Each is a NumPy function (what the python backend runs) with a Numba
 # `overload` where Numba lacks the NumPy form (reductions along an axis: any rank).

@@ -25,11 +25,13 @@ import numpy as np
 
 from adgen.cuda.elementwise import (Elementwise, cast, compile_kernel, copy,  # noqa: F401
                                     elementwise, full, is_array, is_device_array, to_device)
-# Host helpers that work on device arrays as they are: loop arithmetic, and the undo logs
-# of arrays written in loops (each logged element is read from or written to the device
-# one at a time: correct, but such loops are slow on the GPU).
-from adgen.codegen.support import (log_len, log_new, log_undo_last, log_undo_to,  # noqa: F401
-                                   log_write, trip_count)
+# Host helpers that work on device arrays as they are: loop arithmetic, the schedule of
+# checkpointed loops (memory_budget=), and the undo logs of arrays written in loops
+# (each logged element is read from or written to the device one at a time: correct,
+# but such loops are slow on the GPU).
+from adgen.codegen.support import (checkpoint_below, log_len, log_new,  # noqa: F401
+                                   log_undo_last, log_undo_to, log_write, revolve_split,
+                                   trip_count)
 from adgen.cuda.reduce import reduce
 from adgen.errors import AdgenTypeError
 

@@ -53,7 +53,7 @@ _NP_CALLS = {"dot": "dot", "matmul": "dot", "transpose": "transpose", "outer": "
 # adgen.codegen.support helpers with a device form (same name and arguments in _cu)
 _SUPPORT = {"sum_like", "spread_axis", "keep_axis", "reduce_axis", "broadcast_like",
             "reshape_like", "reshape", "trip_count", "log_new", "log_len", "log_write",
-            "log_undo_to", "log_undo_last"}
+            "log_undo_to", "log_undo_last", "revolve_split", "checkpoint_below"}
 _METHODS = {"copy": "copy_of", "reshape": "reshape", "astype": "astype"}
 _HOST_ATTRS = {"shape", "ndim", "size", "dtype"}
 _CONSTANTS = {"np.nan", "np.inf", "np.pi", "np.e", "math.pi", "math.e", "math.inf", "math.nan",

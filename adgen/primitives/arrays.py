@@ -18,7 +18,7 @@ import numpy as np
 from adgen.errors import AdgenDerivativeError
 from adgen.ir.types import BOOL, F64, I64, NUMPY_DTYPES, SCALARS, ArrayType
 from adgen.primitives.derive import fconst, shaped_like_first, unbroadcast
-from adgen.primitives.emit import call, dotted
+from adgen.primitives.emit import call, call_emitter, dotted
 from adgen.primitives.registry import Primitive, Scatter, Zero, register
 
 _DTYPE_PATH = {"f64": "np.float64", "f32": "np.float32", "i64": "np.int64", "bool": "np.bool_"}
@@ -403,6 +403,27 @@ def emit_trip(args, attrs):
 
 register(Primitive("trip_count", _int_type, _trip_impl, emit_trip, nondiff=True,
                    doc="len(range(start, stop, step))"))
+
+
+# the binomial checkpointing schedule's integer helpers (adgen/transforms/revolve.py)
+def _split_impl(steps, snapshots):
+    from adgen.codegen.support import revolve_split  # codegen is the layer above
+
+    return revolve_split(int(steps), int(snapshots))
+
+
+def _below_impl(positions, depth, step):
+    from adgen.codegen.support import checkpoint_below
+
+    return checkpoint_below(positions, int(depth), int(step))
+
+
+register(Primitive("revolve_split", _int_type, _split_impl,
+                   call_emitter("_adgen.revolve_split"), nondiff=True,
+                   doc="steps to advance before the next binomial checkpoint"))
+register(Primitive("checkpoint_below", _int_type, _below_impl,
+                   call_emitter("_adgen.checkpoint_below"), nondiff=True,
+                   doc="the deepest checkpoint at or before a step"))
 
 
 # copies and broadcasting helpers ---------------------------------------------------------

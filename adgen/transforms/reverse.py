@@ -48,6 +48,7 @@ from adgen.primitives import registry
 from adgen.primitives.registry import Scatter, Zero
 from adgen.transforms.activity import varied_values
 from adgen.transforms.clone import Scope, clone_op, free_values, fresh_value
+from adgen.transforms.revolve import checkpoint_forward, checkpoint_reverse, is_checkpointed
 from adgen.transforms.specialize import all_names
 from adgen.transforms.undo import WRITES, Lineages
 from adgen.transforms.zeros import materialize
@@ -254,6 +255,8 @@ class _Reverse:
             scope.lineage_orig[lineage] = original.name
 
     def tape_loop(self, op: Op, scope: Scope, fresh: bool) -> None:
+        if is_checkpointed(op):  # memory_budget=: binomial snapshots instead of a tape
+            return checkpoint_forward(self, op, scope, fresh)
         b, is_for = self.b, op.opcode == "for"
         offset = 1 if is_for else 0
         body = op.regions[-1]
@@ -444,6 +447,8 @@ class _Reverse:
                 adj[_state(lineage)] = self._restore(lineage, adj[_state(lineage)],
                                                      scope.marks[(id(op), lineage)])
             return
+        if is_checkpointed(op):
+            return checkpoint_reverse(self, op, cts, adj, scope)
         b, is_for = self.b, op.opcode == "for"
         offset = 1 if is_for else 0
         body = op.regions[-1]

@@ -87,6 +87,17 @@ def test_corpus_gradients_equal_the_python_backend(case, version):
     assert_close(got, expected, 1e-12, version)
 
 
+def test_checkpointed_loops_run_on_the_device():
+    """memory_budget= (binomial checkpointing): the schedule's helpers run on the host."""
+    from objectives.logistic_map import logistic_map_vectorized
+
+    r, x0 = np.full(4, 3.0), np.linspace(0.2, 0.6, 4)
+    expected = adgen.grad(logistic_map_vectorized, argnums=(0, 1), backend="python")(r, x0, 40)
+    got = adgen.grad(logistic_map_vectorized, argnums=(0, 1), backend="cuda",
+                     memory_budget=400)(r, x0, 40)
+    assert_close(got, expected)
+
+
 def test_numpy_arguments_are_moved_to_the_device():
     args = mlp.make_data(12, 5, 4, 3, 1)
     expected = adgen.grad(mlp.mlp_vectorized, argnums=(0, 2), backend="python")(*args)

@@ -136,6 +136,9 @@ NOT_AUDITED = {
     "empty": "allocates an uninitialized array (tapes): not a scalar function",
     "zeros": "allocates an array (tapes): not a scalar function",
     "len": "the length of an array: integer-valued, not a scalar float function",
+    "revolve_split": "the checkpoint schedule's integer step count: not a float function",
+    "checkpoint_below": "a search in the snapshot positions (an int array): not a float "
+                        "function",
     "getitem": "array element read (tapes): array operand, not a scalar function",
     "setitem": "array element write with value semantics (tapes): array operand",
     "push": "growable-tape write (while loops): array operand",
