@@ -9,8 +9,9 @@ visits ops backwards and applies each primitive's registry `vjp` rule.
   and then run its reverse sweep.
 * A loop is reversed by a `for` loop running its iterations backwards: each
   reverse iteration restores the carried values of that iteration from the
-  tape, recomputes the body's primal values, and runs the body's reverse
-  sweep. `for` loops preallocate their tape (trip count known on entry);
+  tape, recomputes the body's primal values (the results of transcendental
+  functions it reads back from tapes too: `adgen.transforms.store`), and runs
+  the body's reverse sweep. `for` loops preallocate their tape (trip count known on entry);
   `while` loops push onto a growable one and count their iterations.
 * Arrays a loop carries and writes into are not copied per iteration: every
   write records the element it overwrites in the array's undo log
@@ -50,6 +51,7 @@ from adgen.transforms.activity import varied_values
 from adgen.transforms.clone import Scope, clone_op, free_values, fresh_value
 from adgen.transforms.revolve import checkpoint_forward, checkpoint_reverse, is_checkpointed
 from adgen.transforms.specialize import all_names
+from adgen.transforms.store import stored_ops, values_read_nonlinearly
 from adgen.transforms.undo import WRITES, Lineages
 from adgen.transforms.zeros import materialize
 
@@ -62,6 +64,7 @@ class Tape:
     count: Value  # iterations run
     tapes: dict  # carried slot index -> tape array value
     marks: dict = field(default_factory=dict)  # lineage -> tape of log marks
+    stored: dict = field(default_factory=dict)  # body value name -> its tape (transforms.store)
 
 
 def _where(op: Op) -> str:
@@ -92,6 +95,9 @@ class _Reverse:
         self.active = varied_values(fn, self.wrt)
         self.lineages = Lineages(fn)
         self.logs: dict[str, Value] = {}
+        # transforms.store; under memory_budget= (checkpointed loops) nothing is stored
+        checkpointed = any(is_checkpointed(op) for op in walk_ops(fn.body))
+        self.read_nonlinearly = set() if checkpointed else values_read_nonlinearly(fn.body)
 
     # adjoint bookkeeping -------------------------------------------------------------
     def add_adjoint(self, adj: dict, value: Value, contribution, like: Value | None = None):
@@ -147,9 +153,12 @@ class _Reverse:
         return Function(fn.name + "_vjp", body, fn.loc, True)
 
     # forward sweep ------------------------------------------------------------------------
-    def forward_sweep(self, ops, scope: Scope, fresh: bool) -> None:
-        """Primal code of `ops`; loops at this level also fill tapes."""
+    def forward_sweep(self, ops, scope: Scope, fresh: bool, stored=frozenset()) -> None:
+        """Primal code of `ops`; loops at this level also fill tapes. The ops whose results
+        are `stored` (read back from a tape already) are not recomputed."""
         for op in ops:
+            if op.results and all(r.name in stored for r in op.results):
+                continue
             self.b.loc = op.loc
             if op.opcode in ("for", "while") and self.loop_needs_tape(op):
                 self.tape_loop(op, scope, fresh)
@@ -268,6 +277,7 @@ class _Reverse:
         taped = [k for k, a in enumerate(carried)
                  if a.name in used and self.lineages.of(a) is None
                  and not self.write_only(op, a)]
+        stored = [s.results[0] for s in stored_ops(op, self.read_nonlinearly)] if is_for else []
         for lineage in written:
             scope.marks[(id(op), lineage)] = b.emit("log_len", self.logs[lineage], name="mark")
         zero = b.const(0, I64)
@@ -289,6 +299,9 @@ class _Reverse:
                                          name=carried[k].name + TAPE_SUFFIX))
         for lineage in written:
             tape_inits.append(b.emit("empty", size, attrs={"dtype": "i64"}, name="mark" + TAPE_SUFFIX))
+        for v in stored:
+            tape_inits.append(b.emit("empty", size, attrs={"dtype": str(v.type)},
+                                     name=v.name + TAPE_SUFFIX))
         regions = []
         for region in op.regions:
             inner, args = self.enter(region, scope, fresh)
@@ -308,6 +321,9 @@ class _Reverse:
                 self.clone(inner_op, inner, fresh)
             yields = [inner.map(v) for v in region.yields]
             if region is body:
+                first = len(taped) + len(written)
+                for v, t in zip(stored, tape_args[first:]):
+                    stores.append(b.emit("setitem", t, counter, inner.map(v), name=t.name))
                 yields += stores + [b.emit("add", counter, b.const(1, I64), name="k")]
             regions.append(b.close_block(args + tape_args + [counter], yields))
         results = [fresh_value(self.names, r) if fresh else r for r in op.results]
@@ -321,9 +337,11 @@ class _Reverse:
         b.append(Op(op.opcode, tuple(operands) + tuple(tape_inits) + (zero,),
                     tuple(results) + tuple(tape_results) + (count_result,),
                     without_parallel(op.attrs), tuple(regions), op.loc))
+        first = len(taped) + len(written)
         scope.tapes[id(op)] = Tape(count if is_for else count_result,
                                    dict(zip(taped, tape_results)),
-                                   dict(zip(written, tape_results[len(taped):])))
+                                   dict(zip(written, tape_results[len(taped):first])),
+                                   {v.name: t for v, t in zip(stored, tape_results[first:])})
 
     # reverse sweep -----------------------------------------------------------------------
     def reverse_sweep(self, ops, adj: dict, scope: Scope) -> None:
@@ -487,7 +505,9 @@ class _Reverse:
             for a in carried:
                 if self.lineages.of(a) == lineage:
                     inner.subst[a.name] = restored
-        self.forward_sweep(body.ops, inner, fresh=True)
+        for name, t in tape.stored.items():  # read back, not recomputed
+            inner.subst[name] = b.emit("getitem", t, k, name=name)
+        self.forward_sweep(body.ops, inner, fresh=True, stored=frozenset(tape.stored))
         body_adj = {v.name: a for v, a in zip(free, free_args)}
         for lineage in written:
             body_adj[_state(lineage)] = inner.lineage_value[lineage]
