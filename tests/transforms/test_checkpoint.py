@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "examples"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from objectives import logistic_map, ode  # noqa: E402
-from test_memory_report import allocated_tapes  # noqa: E402
+from test_memory_report import allocated_tapes, run_watched  # noqa: E402
 
 
 def logistic_scalar(r, x0, steps):
@@ -237,15 +237,7 @@ class _WatchedSupport:
 
 def _splits(transformed, args):
     """The splits the generated code makes (python backend) on `args`."""
-    compiled = transformed.compile(transformed.arg_types(list(args)))
-    module_globals = compiled.func.__globals__
-    watched, saved = _WatchedSupport(), module_globals["_adgen"]
-    module_globals["_adgen"] = watched
-    try:
-        transformed(*args)
-    finally:
-        module_globals["_adgen"] = saved
-    return watched.splits
+    return run_watched(transformed, args, "_adgen", _WatchedSupport()).splits
 
 
 @pytest.mark.parametrize("steps, snapshots", [(1, 1), (2, 1), (9, 1), (30, 2), (45, 3),

@@ -55,18 +55,23 @@ class _WatchedNumpy:
         return out
 
 
-def allocated_tapes(transformed, args):
-    """The bytes of each `np.empty` the generated code calls, in order."""
+def run_watched(transformed, args, module_name, watcher):
+    """Runs `transformed(*args)` (python backend) with the generated module's global
+    `module_name` (`np`, `_adgen`) replaced by `watcher`; returns the watcher."""
     compiled = transformed.compile(transformed.arg_types(list(args)))
     module_globals = compiled.func.__globals__
-    watched = _WatchedNumpy()
-    saved = module_globals["np"]
-    module_globals["np"] = watched
+    saved = module_globals[module_name]
+    module_globals[module_name] = watcher
     try:
         transformed(*args)
     finally:
-        module_globals["np"] = saved
-    return watched.allocated
+        module_globals[module_name] = saved
+    return watcher
+
+
+def allocated_tapes(transformed, args):
+    """The bytes of each `np.empty` the generated code calls, in order."""
+    return run_watched(transformed, args, "np", _WatchedNumpy()).allocated
 
 
 CASES = {
