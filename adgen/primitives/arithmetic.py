@@ -13,11 +13,14 @@ from adgen.primitives.typerules import arith_type, signed_type, truediv_type
 
 
 def scalar(name, impl, emit, type_rule, partials=None, nondiff=False, trace=None,
-           python_names=(), doc=""):
-    """Declare a scalar element-wise primitive; its jvp/vjp come from `partials`."""
+           python_names=(), doc="", transcendental=False):
+    """Declare a scalar element-wise primitive; its jvp/vjp come from `partials`.
+    `transcendental`: a libm call of tens of cycles (reverse mode stores its results
+    rather than recompute them: adgen/transforms/store.py)."""
+    extra = {"elementwise": True, **({"transcendental": True} if transcendental else {})}
     prim = Primitive(name=name, type_rule=type_rule, impl=impl, emit=emit, partials=partials,
                      nondiff=nondiff, trace=trace, python_names=tuple(python_names), doc=doc,
-                     extra={"elementwise": True})
+                     extra=extra)
     if partials is not None:
         prim = Primitive(**{**prim.__dict__, "jvp": jvp_from_partials(prim),
                             "vjp": vjp_from_partials(prim)})
@@ -88,7 +91,8 @@ scalar("mul", np.multiply, binop_emitter(ast.Mult), arith_type, mul_partials,
 scalar("div", np.true_divide, binop_emitter(ast.Div), truediv_type, div_partials,
        trace="{0} / {1}", doc="x / y")
 scalar("pow", np.power, binop_emitter(ast.Pow), arith_type, pow_partials, trace="{0} ^ {1}",
-       python_names=("builtins.pow", "math.pow", "numpy.power"), doc="x ** y")
+       python_names=("builtins.pow", "math.pow", "numpy.power"), doc="x ** y",
+       transcendental=True)
 scalar("mod", np.mod, binop_emitter(ast.Mod), arith_type, mod_partials, trace="{0} mod {1}",
        python_names=("numpy.mod",), doc="x % y (Python's sign convention)")
 scalar("floordiv", _floor_divide, binop_emitter(ast.FloorDiv), arith_type, nondiff=True,

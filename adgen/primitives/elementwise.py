@@ -24,7 +24,11 @@ def _names(*python_names):
 def unary(name, impl, partials, trace, python_names, emit_path=None, type_rule=float_type,
           doc=""):
     return scalar(name, impl, call_emitter(emit_path or f"np.{name}"), type_rule, partials,
-                  trace=trace, python_names=python_names, doc=doc)
+                  trace=trace, python_names=python_names, doc=doc,
+                  transcendental=name not in _ALGEBRAIC)
+
+
+_ALGEBRAIC = ("sqrt", "abs", "maximum", "minimum")  # a few cycles each, not libm calls
 
 
 def sin_partials(b, args, out, active):

@@ -29,11 +29,13 @@ from __future__ import annotations
 
 from adgen.ir.ops import Op, Region, walk_ops
 from adgen.ir.types import ScalarType, is_float
+from adgen.primitives import registry
 
-# tens of cycles per call (libm), against one for an add or a multiply
-EXPENSIVE = frozenset({
-    "exp", "exp2", "expm1", "log", "log2", "log10", "log1p", "sin", "cos", "tan", "sinh",
-    "cosh", "tanh", "arcsin", "arccos", "arctan", "arctan2", "hypot", "pow", "erf", "erfc"})
+
+def expensive(opcode: str) -> bool:
+    """A primitive the registry marks transcendental: tens of cycles per call (libm),
+    against one for an add or a multiply."""
+    return registry.has(opcode) and bool(registry.get(opcode).extra.get("transcendental"))
 
 
 def values_read_nonlinearly(body: Region) -> set[str]:
@@ -65,7 +67,7 @@ def stored_ops(loop: Op, read_nonlinearly: set[str]) -> list[Op]:
         reads_loop_values = any(v.name in varying for v in op.operands)
         if reads_loop_values or op.regions:
             varying.update(r.name for r in op.results)
-        if (op.opcode in EXPENSIVE and not op.regions and len(op.results) == 1
+        if (expensive(op.opcode) and not op.regions and len(op.results) == 1
                 and isinstance(op.results[0].type, ScalarType)
                 and is_float(op.results[0].type) and reads_loop_values):
             out.append(op)
