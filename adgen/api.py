@@ -17,6 +17,7 @@ import numpy as np
 from adgen.codegen.loader import BACKENDS, load_function
 from adgen.codegen.python_source import module_source
 from adgen.config import check_nans, verify_passes
+from adgen.cuda.elementwise import is_device_array as _is_device_array
 from adgen.errors import AdgenTypeError
 from adgen.frontend.lower import lower_function
 from adgen.frontend.source import unchanged
@@ -75,10 +76,6 @@ def _array_dtype(value, name: str) -> Type:
                              "float64, float32, int64 or bool arrays (convert with "
                              ".astype)", name)
     return _ARRAY_DTYPES[value.dtype]
-
-
-def _is_device_array(x) -> bool:
-    return hasattr(x, "__cuda_array_interface__") or getattr(x, "__cuda_ndarray__", False)
 
 
 @dataclass(frozen=True)

@@ -169,7 +169,8 @@ def elementwise(transformed, *arrays, backend: str = "cuda"):
     Example:
         >>> # dtanh = elementwise(adgen.vjp(math.tanh), Z, dA)  -> (tanh Z, dA * tanh'(Z))
     """
-    from adgen.cuda.vmap import Vmapped, _is_device_array
+    from adgen.cuda.elementwise import is_device_array as _is_device_array
+    from adgen.cuda.vmap import Vmapped
 
     shapes = {tuple(a.shape) for a in arrays if isinstance(a, np.ndarray)
               or _is_device_array(a)}

@@ -16,14 +16,11 @@ import threading
 
 import numpy as np
 
+from adgen.cuda.elementwise import is_device_array as _is_device_array
 from adgen.errors import AdgenTypeError
 
 VMAP_BACKENDS = ("cuda", "numba", "python")
 _EXTRA = {"jvp": "tangent", "hvp": "tangent", "vjp": "cotangent"}
-
-
-def _is_device_array(x) -> bool:
-    return hasattr(x, "__cuda_array_interface__") or getattr(x, "__cuda_ndarray__", False)
 
 
 def _per_sample_dtype(dtype, name):
