@@ -38,6 +38,14 @@ in an inner loop, accumulating its squared norm, and takes the logsumexp over
 components in two passes (maximum, then the sum of shifted exponentials),
 recomputing the main term instead of storing it in a buffer.
 
+`gmm_objective_scratch` is written as ADBench's C++ reference (gmm.h) and most
+Numba code is: the diagonals exp(log Q_c[j,j]) and their log sums computed once
+into arrays, and per data point and component the scratch vectors `xcentered`
+and `qxcentered` (Q_c (x_i - mu_c), the diagonal first, then the strictly
+lower part column by column with a running index into `icf`) and the per-point
+array `main_term` of the k terms, each allocated once outside the loops and
+rewritten element by element for every point.
+
 `math.lgamma` is not in adgen's subset; the constant log Gamma_d(n_w / 2) only
 needs Gamma at positive half-integers, which `log_gamma_half` computes from
 Gamma(1) = 1, Gamma(1/2) = sqrt(pi) and Gamma(a + 1) = a Gamma(a).
@@ -185,6 +193,67 @@ def gmm_objective_loops(alphas, means, icf, x, wishart_gamma, wishart_m):
         for t in range(d, n_icf):
             frobenius += icf[c, t] * icf[c, t]
         prior += 0.5 * wishart_gamma * wishart_gamma * frobenius - wishart_m * sum_q
+    prior -= k * wishart_constant(d, wishart_gamma, wishart_m)
+    return constant + slse - n * lse_alphas + prior
+
+
+def gmm_objective_scratch(alphas, means, icf, x, wishart_gamma, wishart_m):
+    n = x.shape[0]
+    d = x.shape[1]
+    k = alphas.shape[0]
+    n_icf = icf.shape[1]
+    # per component: the diagonal of Q_c and the sum of its logs
+    q_diags = np.empty((k, d))
+    sum_qs = np.empty(k)
+    for c in range(k):
+        sum_q = 0.0
+        for j in range(d):
+            q_diags[c, j] = math.exp(icf[c, j])
+            sum_q += icf[c, j]
+        sum_qs[c] = sum_q
+    # scratch, refilled for every point (and component)
+    xcentered = np.empty(d)
+    qxcentered = np.empty(d)
+    main_term = np.empty(k)
+    slse = 0.0
+    for i in range(n):
+        for c in range(k):
+            for j in range(d):
+                xcentered[j] = x[i, j] - means[c, j]
+            for j in range(d):
+                qxcentered[j] = q_diags[c, j] * xcentered[j]
+            t = d
+            for col in range(d):
+                for row in range(col + 1, d):
+                    qxcentered[row] += icf[c, t] * xcentered[col]
+                    t += 1
+            sqnorm = 0.0
+            for j in range(d):
+                sqnorm += qxcentered[j] * qxcentered[j]
+            main_term[c] = alphas[c] + sum_qs[c] - 0.5 * sqnorm
+        mx = main_term[0]
+        for c in range(1, k):
+            mx = max(mx, main_term[c])
+        semx = 0.0
+        for c in range(k):
+            semx += math.exp(main_term[c] - mx)
+        slse += math.log(semx) + mx
+    mx_alpha = alphas[0]
+    for c in range(1, k):
+        mx_alpha = max(mx_alpha, alphas[c])
+    semx_alpha = 0.0
+    for c in range(k):
+        semx_alpha += math.exp(alphas[c] - mx_alpha)
+    lse_alphas = math.log(semx_alpha) + mx_alpha
+    constant = -n * d * 0.5 * math.log(2.0 * math.pi)
+    prior = 0.0
+    for c in range(k):
+        frobenius = 0.0
+        for j in range(d):
+            frobenius += q_diags[c, j] * q_diags[c, j]
+        for t in range(d, n_icf):
+            frobenius += icf[c, t] * icf[c, t]
+        prior += 0.5 * wishart_gamma * wishart_gamma * frobenius - wishart_m * sum_qs[c]
     prior -= k * wishart_constant(d, wishart_gamma, wishart_m)
     return constant + slse - n * lse_alphas + prior
 

@@ -33,6 +33,12 @@ concatenating slices (no array is written, which keeps it runnable on
 jax.numpy); the loops version writes the state in place, unit by unit, as
 ADBench's C++ reference does. Both carry the state array through the time
 loop; adgen differentiates both in forward and in reverse mode.
+
+`lstm_objective_inplace` is the loops version laid out as ADBench's C++
+reference (lstm.h) runs it: the hidden states, the cells, the layer input and
+the prediction are arrays allocated once, before the time loop, and rewritten
+in place at every step, element by element, one layer after the other; the
+log-softmax is that of each prediction, y_i - log(2 + sum_j exp(y_j)).
 """
 
 import math
@@ -102,6 +108,46 @@ def lstm_objective_loops(main_params, extra_params, state, sequence):
             gold_pred += sequence[t + 1, i] * ypred
             gold_sum += sequence[t + 1, i]
         total += gold_pred - gold_sum * math.log(sum_exp + 2.0)
+    return -total / ((c - 1) * b)
+
+
+def lstm_objective_inplace(main_params, extra_params, state, sequence):
+    n_layers = main_params.shape[0] // 2
+    c = sequence.shape[0]
+    b = sequence.shape[1]
+    hidden = np.empty((n_layers, b))
+    cell = np.empty((n_layers, b))
+    for layer in range(n_layers):
+        for i in range(b):
+            hidden[layer, i] = state[2 * layer, i]
+            cell[layer, i] = state[2 * layer + 1, i]
+    inp = np.empty(b)
+    ypred = np.empty(b)
+    total = 0.0
+    for t in range(c - 1):
+        for i in range(b):
+            inp[i] = sequence[t, i] * extra_params[0, i]
+        for layer in range(n_layers):
+            w = 2 * layer
+            for i in range(b):
+                forget = sigmoid(inp[i] * main_params[w, i] + main_params[w + 1, i])
+                ingate = sigmoid(hidden[layer, i] * main_params[w, b + i]
+                                 + main_params[w + 1, b + i])
+                outgate = sigmoid(inp[i] * main_params[w, 2 * b + i]
+                                  + main_params[w + 1, 2 * b + i])
+                change = math.tanh(hidden[layer, i] * main_params[w, 3 * b + i]
+                                   + main_params[w + 1, 3 * b + i])
+                cell[layer, i] = cell[layer, i] * forget + ingate * change
+                hidden[layer, i] = outgate * math.tanh(cell[layer, i])
+            for i in range(b):
+                inp[i] = hidden[layer, i]
+        sum_exp = 0.0
+        for i in range(b):
+            ypred[i] = inp[i] * extra_params[1, i] + extra_params[2, i]
+            sum_exp += math.exp(ypred[i])
+        lse = math.log(sum_exp + 2.0)
+        for i in range(b):
+            total += sequence[t + 1, i] * (ypred[i] - lse)
     return -total / ((c - 1) * b)
 
 

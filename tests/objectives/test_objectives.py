@@ -325,6 +325,7 @@ def test_gmm_matches_scipy_reference(size, wishart):
     expected = gmm_reference(*args)
     assert gmm.gmm_objective_vectorized(*args) == pytest.approx(expected, rel=1e-12)
     assert gmm.gmm_objective_loops(*args) == pytest.approx(expected, rel=1e-12)
+    assert gmm.gmm_objective_scratch(*args) == pytest.approx(expected, rel=1e-12)
 
 
 @pytest.mark.parametrize("p", [1, 2, 3, 5])
