@@ -1,4 +1,10 @@
-"""The results as a Markdown table (into docs/BENCHMARKS.md) and a PNG bar chart."""
+"""The results as Markdown tables (into docs/BENCHMARKS.md) and a PNG bar chart.
+
+A row of bench/results.json is one problem; its `sources` lists the labels of its
+sources (rows measured before it existed had the two sources "vectorized" and
+"loops"), and each source has its own adgen gradient time (`adgen_<label>`) and
+Numba primal time (`numba_<label>`). The tables give every source a line of its own,
+with its own ratios: no "best of" the sources."""
 
 from __future__ import annotations
 
@@ -6,6 +12,7 @@ from pathlib import Path
 
 BEGIN, END = "<!-- bench:begin -->", "<!-- bench:end -->"
 TOOLS = ("jax", "torch", "autograd")
+DEFAULT_SOURCES = ("vectorized", "loops")   # rows measured before `sources` was recorded
 
 
 def _ms(seconds) -> str:
@@ -19,43 +26,70 @@ def _ratio(a, b) -> str:
     return "n/a" if a is None or b is None else f"{a / b:.2f}"
 
 
-def derived(row: dict) -> dict:
-    """Best adgen time, best primal, and the ratios the targets are about."""
-    adgen = min(row["adgen_vectorized"], row["adgen_loops"])
-    primals = [t for t in (row["numpy"], row.get("numba_vectorized"), row.get("numba_loops"))
-               if t is not None]
-    primal = min(primals)
-    return {"adgen": adgen, "primal": primal, "vs_hand": adgen / row["hand"],
-            "vs_primal": adgen / primal,
-            "jax_speedup": None if row.get("jax") is None else row["jax"] / adgen}
+def sources(row: dict) -> tuple:
+    """The labels of the row's sources, in the problem's order."""
+    return tuple(row.get("sources") or DEFAULT_SOURCES)
+
+
+def _div(a, b):
+    return None if a is None or b is None else a / b
+
+
+def derived(row: dict) -> list:
+    """Per source: adgen's gradient time, the source's own Numba primal time, and the
+    ratios the targets are about (gradient / hand-written adjoint, gradient / the
+    source's Numba primal, JAX / gradient); None where a time is missing."""
+    out = []
+    for label in sources(row):
+        adgen, primal = row.get(f"adgen_{label}"), row.get(f"numba_{label}")
+        out.append({"source": label, "adgen": adgen, "primal": primal,
+                    "vs_hand": _div(adgen, row["hand"]), "vs_primal": _div(adgen, primal),
+                    "jax_speedup": _div(row.get("jax"), adgen)})
+    return out
+
+
+def _fmt(value) -> str:
+    return "n/a" if value is None else f"{value:.2f}"
 
 
 def table(rows) -> str:
-    head = ("| objective | kind | primal NumPy | primal Numba (vec / loops) | adgen vec | "
-            "adgen loops | hand adjoint | JAX | PyTorch | autograd | adgen / hand | "
-            "adgen / primal | JAX / adgen |")
+    """One line per source; the problem's own columns (NumPy primal, hand-written
+    adjoint, the tools) on its first line only."""
+    head = ("| objective | kind | primal NumPy | hand adjoint | JAX | PyTorch | autograd | "
+            "source | primal Numba | adgen | adgen / hand | adgen / primal Numba | "
+            "JAX / adgen |")
     lines = [head, "|" + " --- |" * (head.count("|") - 1)]
     for r in rows:
-        d = derived(r)
-        lines.append(
-            f"| {r['label']} | {r['kind']} | {_ms(r['numpy'])} | "
-            f"{_ms(r.get('numba_vectorized'))} / {_ms(r.get('numba_loops'))} | "
-            f"{_ms(r['adgen_vectorized'])} | {_ms(r['adgen_loops'])} | {_ms(r['hand'])} | "
-            + " | ".join(_ms(r.get(t)) for t in TOOLS)
-            + f" | {d['vs_hand']:.2f} | {d['vs_primal']:.2f} | "
-            f"{'n/a' if d['jax_speedup'] is None else format(d['jax_speedup'], '.2f')} |")
+        for i, d in enumerate(derived(r)):
+            if i == 0:
+                common = [r["label"], r["kind"], _ms(r["numpy"]), _ms(r["hand"])] \
+                    + [_ms(r.get(t)) for t in TOOLS]
+            else:
+                common = [""] * (4 + len(TOOLS))
+            cells = common + [d["source"], _ms(d["primal"]), _ms(d["adgen"]),
+                              _fmt(d["vs_hand"]), _fmt(d["vs_primal"]),
+                              _fmt(d["jax_speedup"])]
+            lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
 def compile_table(rows) -> str:
-    lines = ["| objective | adgen vec: first call / warm start (s) | adgen loops: first call / "
-             "warm start (s) | hand adjoint njit (s) | JAX jit (s) |",
+    lines = ["| objective | source | adgen: first call / warm start (s) | "
+             "hand adjoint njit (s) | JAX jit (s) |",
              "| --- | --- | --- | --- | --- |"]
     for r in rows:
-        jax = "n/a" if r.get("jax_compile") is None else f"{r['jax_compile']:.2f}"
-        lines.append(f"| {r['label']} | {r['adgen_vectorized_compile']:.2f} / "
-                     f"{r['adgen_vectorized_warm']:.2f} | {r['adgen_loops_compile']:.2f} / "
-                     f"{r['adgen_loops_warm']:.2f} | {r['hand_compile']:.2f} | {jax} |")
+        for i, label in enumerate(sources(r)):
+            if r.get(f"adgen_{label}") is None:
+                adgen = "n/a"
+            else:
+                adgen = (f"{_fmt(r.get(f'adgen_{label}_compile'))} / "
+                         f"{_fmt(r.get(f'adgen_{label}_warm'))}")
+            if i == 0:
+                cells = [r["label"], label, adgen, _fmt(r.get("hand_compile")),
+                         _fmt(r.get("jax_compile"))]
+            else:
+                cells = ["", label, adgen, "", ""]
+            lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
@@ -69,28 +103,42 @@ def errors(rows) -> str:
 
 
 def chart(rows, path: Path) -> None:
-    """Time of each gradient relative to the hand-written Numba adjoint (log scale)."""
+    """Time of each gradient relative to the hand-written Numba adjoint (log scale):
+    per problem, one bar per adgen source (its label above it), then the tools."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     import numpy as np
 
-    series = [("adgen (best)", lambda r: derived(r)["adgen"]), ("hand-written Numba",
-              lambda r: r["hand"])] + [(t, lambda r, t=t: r.get(t)) for t in
-                                       ("jax", "torch", "autograd")]
-    fig, ax = plt.subplots(figsize=(11, 4.5))
-    width = 0.8 / len(series)
-    x = np.arange(len(rows))
-    for i, (name, get) in enumerate(series):
-        values = [get(r) / r["hand"] if get(r) is not None else np.nan for r in rows]
-        ax.bar(x + (i - len(series) / 2 + 0.5) * width, values, width, label=name)
+    tools = (("hand-written Numba", "hand", "black"), ("JAX", "jax", "tab:orange"),
+             ("PyTorch", "torch", "tab:red"), ("autograd", "autograd", "tab:purple"))
+    width = 0.85 / max(len(sources(r)) + len(tools) for r in rows)
+    fig, ax = plt.subplots(figsize=(13, 4.8))
+    seen, top = set(), 1.0
+    for x, r in enumerate(rows):
+        bars = [(r.get(f"adgen_{label}"), "tab:blue", "adgen", label) for label in sources(r)]
+        bars += [(r.get(key), color, name, None) for name, key, color in tools]
+        left = x - len(bars) * width / 2
+        for j, (value, color, legend, text) in enumerate(bars):
+            ratio = np.nan if value is None else value / r["hand"]
+            at = left + (j + 0.5) * width
+            ax.bar(at, ratio, width, color=color, label=None if legend in seen else legend)
+            seen.add(legend)
+            if value is not None:
+                top = max(top, ratio)
+            if text is not None:            # the source's label, "n/a" without a bar
+                ax.text(at, 1.08 * (1.0 if value is None else ratio),
+                        text if value is not None else f"{text}: n/a", rotation=90,
+                        ha="center", va="bottom", fontsize=6)
     ax.set_yscale("log")
+    ax.set_ylim(top=top * 8)
     ax.axhline(1.0, color="black", linewidth=0.8)
-    ax.set_xticks(x, [r["name"] for r in rows], rotation=20, ha="right")
+    ax.set_xticks(np.arange(len(rows)), [r["name"] for r in rows], rotation=20, ha="right")
     ax.set_ylabel("gradient time / hand-written adjoint")
     ax.legend(ncol=5, fontsize=8)
-    ax.set_title("Gradient time relative to a hand-written Numba adjoint (lower is faster)")
+    ax.set_title("Gradient time relative to a hand-written Numba adjoint (lower is faster; "
+                 "one blue bar per adgen source)")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)

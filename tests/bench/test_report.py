@@ -6,6 +6,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
@@ -25,23 +26,64 @@ def row(**times):
     return base
 
 
-def test_ratios_use_the_best_adgen_and_the_fastest_primal():
+def test_every_source_has_its_own_ratios():
     d = report.derived(row())
-    assert d["adgen"] == 5e-3 and d["primal"] == 2e-3
-    assert np.isclose(d["vs_hand"], 1.25) and np.isclose(d["vs_primal"], 2.5)
-    assert np.isclose(d["jax_speedup"], 4.0)
-    assert report.derived(row(jax=None))["jax_speedup"] is None
+    assert [x["source"] for x in d] == ["vectorized", "loops"]
+    vec, loops = d
+    assert vec["adgen"] == 6e-3 and vec["primal"] == 2e-3
+    assert np.isclose(vec["vs_hand"], 1.5) and np.isclose(vec["vs_primal"], 3.0)
+    assert np.isclose(vec["jax_speedup"], 20 / 6)
+    assert np.isclose(loops["vs_hand"], 1.25) and loops["vs_primal"] is None  # no primal
+    assert report.derived(row(jax=None))[0]["jax_speedup"] is None
+
+
+def test_more_sources_and_a_source_adgen_does_not_differentiate():
+    r = row(sources=["slices", "swap", "elementwise"], numba_slices=1e-3, adgen_slices=None,
+            numba_swap=5e-4, adgen_swap=2e-3, numba_elementwise=1e-3, adgen_elementwise=8e-3,
+            adgen_swap_compile=0.7, adgen_swap_warm=0.05, adgen_elementwise_compile=0.9,
+            adgen_elementwise_warm=0.06)
+    d = {x["source"]: x for x in report.derived(r)}
+    assert list(d) == ["slices", "swap", "elementwise"]
+    assert d["slices"]["vs_hand"] is None and d["slices"]["jax_speedup"] is None
+    assert np.isclose(d["swap"]["vs_hand"], 0.5) and np.isclose(d["swap"]["vs_primal"], 4.0)
+    assert np.isclose(d["elementwise"]["vs_primal"], 8.0)
+    lines = report.table([r]).splitlines()[2:]
+    assert len(lines) == 3
+    cells = [[c.strip() for c in line.strip("|").split("|")] for line in lines]
+    assert cells[0][7:] == ["slices", "1", "n/a", "n/a", "n/a", "n/a"]
+    assert cells[1][:7] == [""] * 7                       # the problem's cells once
+    assert cells[1][7:] == ["swap", "0.5", "2", "0.50", "4.00", "10.00"]
+    compile_lines = report.compile_table([r]).splitlines()[2:]
+    assert [c.strip() for c in compile_lines[0].strip("|").split("|")][1:3] == ["slices", "n/a"]
+    assert "| swap | 0.70 / 0.05 |" in compile_lines[1]
 
 
 def test_table_rows_hold_the_numbers():
     text = report.table([row()])
-    line = text.splitlines()[2]
-    cells = [c.strip() for c in line.strip("|").split("|")]
-    assert cells[:4] == ["toy n=3", "loop", "4", "2 / n/a"]
-    assert cells[-3:] == ["1.25", "2.50", "4.00"]
-    assert "n/a" in cells[8]                                   # PyTorch not installed
-    assert "1.50 / 0.20" in report.compile_table([row()])
+    lines = text.splitlines()
+    assert len(lines) == 4                                    # head, rule, two sources
+    cells = [c.strip() for c in lines[2].strip("|").split("|")]
+    assert cells[:7] == ["toy n=3", "loop", "4", "4", "20", "n/a", "100"]
+    assert cells[7:] == ["vectorized", "2", "6", "1.50", "3.00", "3.33"]
+    cells = [c.strip() for c in lines[3].strip("|").split("|")]
+    assert cells[7:] == ["loops", "n/a", "5", "1.25", "n/a", "4.00"]
+    assert "| vectorized | 1.50 / 0.20 |" in report.compile_table([row()])
     assert report.errors([row()]) == "adgen_vectorized 1.0e-15, jax 3.0e-15"
+
+
+def test_rows_saved_before_sources_were_listed_render(tmp_path):
+    """bench/results.json as saved: tables and chart from its rows, whatever they hold."""
+    import json
+
+    saved = json.loads((ROOT / "bench" / "results.json").read_text())["rows"]
+    rows = [run.compile_only(dict(r)) for r in saved]
+    rows.append(row(sources=["a", "b", "c"], numba_a=1e-3, adgen_a=2e-3, numba_b=None,
+                    adgen_b=None, numba_c=1e-3, adgen_c=3e-3))
+    for text in (report.table(rows), report.compile_table(rows)):
+        assert len(text.splitlines()) == 2 + sum(len(report.sources(r)) for r in rows)
+    pytest.importorskip("matplotlib")
+    report.chart(rows, tmp_path / "chart.png")
+    assert (tmp_path / "chart.png").stat().st_size > 1000
 
 
 def test_write_section_replaces_only_between_the_markers(tmp_path):
