@@ -5,7 +5,9 @@
   ADBench's JAX module, float64 (`jax_enable_x64`).
 * PyTorch eager: the vectorized formulation on float64 tensors, `backward()`.
 * HIPS autograd: the objective's own vectorized NumPy source, run on
-  `autograd.numpy`.
+  `autograd.numpy` (the heat equation's writes slices, which autograd cannot
+  differentiate: there the same steps concatenate the end cells back, as for
+  PyTorch).
 
 `gradient(tool, problem)` returns a callable `args -> grads` (a tuple, one per
 differentiated argument, as NumPy arrays or floats), or None when the tool is
@@ -128,6 +130,12 @@ def _jax(problem: Problem):
         Z = jnp.tanh(X @ W1 + b1) @ W2 + b2
         return -jnp.sum(Y * jax.nn.log_softmax(Z, axis=1)) / X.shape[0]
 
+    def heat(u0, r, steps):
+        def step(t, u):
+            return u.at[1:-1].set(u[1:-1] + r * (u[:-2] - 2.0 * u[1:-1] + u[2:]))
+        u = lax.fori_loop(0, steps, step, u0)
+        return jnp.sum(u * u)
+
     def logistic_regression(w, b, X, y, lam):
         margins = -y * (X @ w + b)
         return jnp.mean(jnp.logaddexp(margins, 0.0)) + 0.5 * lam * jnp.sum(w * w)
@@ -139,9 +147,10 @@ def _jax(problem: Problem):
         return 0.5 * jnp.sum(r * r)
 
     fns = {"gmm": gmm_fn, "lstm": lstm, "mlp": mlp, "logistic_map": logistic_map,
-           "ode": ode, "logistic_regression": logistic_regression, "conv1d": conv1d}
+           "ode": ode, "heat": heat, "logistic_regression": logistic_regression,
+           "conv1d": conv1d}
     f = fns[problem.name.split("_d")[0] if problem.name.startswith("gmm") else problem.name]
-    static = {"gmm": (4, 5), "logistic_map": (2,), "ode": (3, 4)}.get(
+    static = {"gmm": (4, 5), "logistic_map": (2,), "ode": (3, 4), "heat": (2,)}.get(
         "gmm" if problem.name.startswith("gmm") else problem.name, ())
     g = jax.jit(jax.grad(f, argnums=problem.argnums), static_argnums=static)
 
@@ -231,6 +240,12 @@ def _torch(problem: Problem):
         Z = torch.tanh(X @ W1 + b1) @ W2 + b2
         return -torch.sum(Y * torch.log_softmax(Z, dim=1)) / X.shape[0]
 
+    def heat(u0, r, steps):
+        u = u0
+        for _ in range(steps):     # no in-place writes: the ends are concatenated back
+            u = torch.cat((u[:1], u[1:-1] + r * (u[:-2] - 2.0 * u[1:-1] + u[2:]), u[-1:]))
+        return torch.sum(u * u)
+
     def logistic_regression(w, b, X, y, lam):
         margins = -y * (X @ w + b)
         return torch.mean(torch.nn.functional.softplus(margins)) + 0.5 * lam * torch.sum(w * w)
@@ -242,7 +257,7 @@ def _torch(problem: Problem):
 
     key = "gmm" if problem.name.startswith("gmm") else problem.name
     f = {"gmm": gmm_fn, "lstm": lstm, "mlp": mlp, "logistic_map": logistic_map, "ode": ode,
-         "logistic_regression": logistic_regression, "conv1d": conv1d}[key]
+         "heat": heat, "logistic_regression": logistic_regression, "conv1d": conv1d}[key]
 
     def run(*args):
         inputs = [torch.tensor(a) if isinstance(a, np.ndarray) else a for a in args]
@@ -272,6 +287,13 @@ def _autograd(problem: Problem):
             namespace[key] = types.FunctionType(obj.__code__, namespace, obj.__name__,
                                                 obj.__defaults__, obj.__closure__)
     f = namespace[problem.vectorized]
+    if problem.name == "heat":      # its vectorized source writes slices: not on autograd
+        def f(u0, r, steps):
+            u = u0
+            for _ in range(steps):
+                u = anp.concatenate((u[:1], u[1:-1] + r * (u[:-2] - 2.0 * u[1:-1] + u[2:]),
+                                     u[-1:]))
+            return anp.sum(u * u)
     g = autograd.grad(f, problem.argnums)
 
     def run(*args):

@@ -19,7 +19,6 @@ from bench.problems import BY_NAME, Problem
 from bench.timing import first_call, median_time
 
 TOOLS = ("jax", "torch", "autograd")
-VERSIONS = ("vectorized", "loops")
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -39,35 +38,48 @@ def _hand_adjoint(problem: Problem):
 
 
 def measure(problem: Problem, quick: bool, tools=TOOLS, log=print) -> dict:
-    """One row of the table: seconds per call (medians) and compile seconds.
+    """One row of the table: seconds per call (medians) and compile seconds, for the
+    NumPy primal (the first source), and for every source its Numba primal
+    (`numba_<label>`) and adgen's gradient (`adgen_<label>`); `sources` lists the labels.
 
     Everything is compiled and checked first; then the contenders are timed in
     interleaved rounds (each round times every one of them), and each gets the
     median of its round medians, so that a slow spell of a shared machine falls
-    on all of them rather than on one."""
+    on all of them rather than on one. A source that Numba or adgen does not
+    compile gets None and a note."""
     args = problem.make(False)
     rounds, budget, min_runs = (2, 0.15, 3) if quick else (5, 0.4, 3)
-    row = {"name": problem.name, "label": problem.label, "kind": problem.kind, "notes": []}
-    contenders = {"numpy": problem.function("vectorized")}
-    for version in VERSIONS:
+    labels = problem.labels
+    row = {"name": problem.name, "label": problem.label, "kind": problem.kind,
+           "sources": list(labels), "notes": []}
+    contenders = {"numpy": problem.function(labels[0])}
+    for label in labels:
         try:
-            f = njit_module_function(problem.module, getattr(problem, version))
-            row[f"numba_{version}_compile"], _ = first_call(f, *args)
-            contenders[f"numba_{version}"] = f
+            f = njit_module_function(problem.module, dict(problem.sources)[label])
+            row[f"numba_{label}_compile"], _ = first_call(f, *args)
+            contenders[f"numba_{label}"] = f
         except Exception as exc:  # Numba does not compile every NumPy idiom
-            row[f"numba_{version}"] = None
-            row["notes"].append(f"Numba does not compile the {version} primal "
+            row[f"numba_{label}"] = None
+            row["notes"].append(f"Numba does not compile the {label} primal "
                                 f"({type(exc).__name__})")
     adjoint = _hand_adjoint(problem)
     row["hand_compile"], out = first_call(adjoint, *args)
     expected = out[1:]
     contenders["hand"] = adjoint
-    for version in VERSIONS:
-        g = adgen.grad(problem.function(version), argnums=problem.argnums, backend="numba")
-        row[f"adgen_{version}_compile"], grads = first_call(g, *args)
-        row[f"adgen_{version}_error"] = max_relative_error(grads, expected)
-        contenders[f"adgen_{version}"] = g
-        log(f"  adgen {version}: compile {row[f'adgen_{version}_compile']:.1f} s")
+    for label in labels:
+        try:
+            g = adgen.grad(problem.function(label), argnums=problem.argnums, backend="numba")
+            row[f"adgen_{label}_compile"], grads = first_call(g, *args)
+        except Exception as exc:  # e.g. an idiom adgen's reverse mode does not support yet
+            row[f"adgen_{label}"] = None
+            message = (str(exc).strip().splitlines() or [""])[0][:200]
+            row["notes"].append(f"adgen does not differentiate the {label} source "
+                                f"({type(exc).__name__}" + (f": {message})" if message else ")"))
+            log(f"  adgen {label}: {row['notes'][-1]}")
+            continue
+        row[f"adgen_{label}_error"] = max_relative_error(grads, expected)
+        contenders[f"adgen_{label}"] = g
+        log(f"  adgen {label}: compile {row[f'adgen_{label}_compile']:.1f} s")
     for tool in tools:
         fn = references.gradient(tool, problem)
         if fn is None:
@@ -101,11 +113,12 @@ def compile_only(row: dict) -> dict:
     return row
 
 
-def warm_start(name: str, version: str, cache: str) -> float:
-    """Seconds of the first call of adgen's gradient in a new process whose cache
-    directory already holds the generated module and Numba's compiled code."""
+def warm_start(name: str, source: str, cache: str) -> float:
+    """Seconds of the first call of adgen's gradient of the source labelled `source` in
+    a new process whose cache directory already holds the generated module and Numba's
+    compiled code."""
     env = dict(os.environ, ADGEN_CACHE_DIR=cache, PYTHONPATH=str(ROOT))
-    out = subprocess.run([sys.executable, "-m", "bench.warm", name, version], env=env,
+    out = subprocess.run([sys.executable, "-m", "bench.warm", name, source], env=env,
                          capture_output=True, text=True, check=True, cwd=ROOT)
     return float(out.stdout.split()[-1])
 
@@ -118,8 +131,9 @@ def measure_all(names, quick: bool, tools=TOOLS, log=print) -> list[dict]:
         row = measure(problem, quick, tools, log)
         from adgen.config import cache_dir
 
-        for version in VERSIONS:
-            row[f"adgen_{version}_warm"] = warm_start(name, version, str(cache_dir()))
+        for label in problem.labels:
+            if row.get(f"adgen_{label}") is not None:
+                row[f"adgen_{label}_warm"] = warm_start(name, label, str(cache_dir()))
         rows.append(compile_only(row))
     return rows
 
