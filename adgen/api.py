@@ -25,7 +25,7 @@ from adgen.ir.function import Function
 from adgen.ir.types import BOOL, F32, F64, I64, ArrayType, Type, is_float
 from adgen.transforms.forward import differentiate_forward
 from adgen.transforms.pipeline import dump, simplify
-from adgen.transforms.reverse import differentiate_reverse
+from adgen.transforms.reverse import differentiate_reverse, prepare_reverse
 from adgen.transforms.simplify.dce import eliminate_dead_code
 from adgen.transforms.specialize import specialize
 
@@ -250,6 +250,8 @@ class Transformed:
                                      f"of type {base.params[i].type}; pass a float", name)
         if self.kind == "call":
             return base
+        if self.kind != "jvp":  # what reverse mode follows element by element, by slot
+            base = dump("scalarize", prepare_reverse(base))
         if self.memory_budget is not None:
             from adgen.transforms.checkpoint import checkpoint_loops
 

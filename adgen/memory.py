@@ -226,15 +226,21 @@ def _tapes(region: Region, loops: tuple):
 
 
 def _pushed(fn: Function) -> set:
-    """The arrays `push` grows: those it pushes onto, and the initial values of the `while`
-    loops that carry them (a checkpointed loop's snapshot tapes, which a `while` loop
-    also carries, are written in place and keep their size)."""
+    """The arrays `push` grows: those it pushes onto, and the initial values of the loops
+    that carry them, out to the allocation (a tape of an inner loop of a nest is carried
+    through every loop around it; a checkpointed loop's snapshot tapes, which a `while`
+    loop also carries, are written in place and keep their size)."""
     pushed = {op.operands[0].name for op in walk_ops(fn.body) if op.opcode == "push"}
-    for op in walk_ops(fn.body):
-        if op.opcode == "while":
-            pushed.update(init.name for init, arg in zip(op.operands, op.regions[-1].args)
-                          if arg.name in pushed)
-    return pushed
+    loops = [op for op in walk_ops(fn.body) if op.opcode in ("for", "while")]
+    while True:
+        size = len(pushed)
+        for op in loops:
+            offset = 1 if op.opcode == "for" else 0
+            inits = op.operands[3:] if offset else op.operands
+            args = op.regions[-1].args[offset:]
+            pushed.update(init.name for init, arg in zip(inits, args) if arg.name in pushed)
+        if len(pushed) == size:
+            return pushed
 
 
 def tape_report(fn: Function, args, name: str | None = None) -> MemoryReport:

@@ -12,9 +12,10 @@ from numba.extending import register_jitable
 
 @register_jitable
 def push(tape, k, v):
-    """tape[k] = v, doubling the capacity first when k == len(tape)."""
+    """tape[k] = v, doubling the capacity first when k == len(tape) (a tape of arrays
+    grows along its first axis)."""
     if k >= tape.shape[0]:
-        grown = np.empty(max(2 * tape.shape[0], 16), dtype=tape.dtype)
+        grown = np.empty((max(2 * tape.shape[0], 16),) + tape.shape[1:], dtype=tape.dtype)
         grown[: tape.shape[0]] = tape
         tape = grown
     tape[k] = v

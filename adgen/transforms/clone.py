@@ -22,11 +22,14 @@ class Scope:
     marks: dict[tuple, Value] = field(default_factory=dict)  # (op id, lineage) -> log mark
     lineage_orig: dict[str, str] = field(default_factory=dict)  # lineage -> original name now
     saved: dict[tuple, Value] = field(default_factory=dict)  # (op id, lineage) -> a copy
+    spans: dict[int, tuple] = field(default_factory=dict)  # inner loop id -> (start, count)
+    restores: dict[int, Value] = field(default_factory=dict)  # write id -> element it overwrote
+    nest: object = None  # the plan of the nest whose reverse iteration this is (transforms.nest)
 
     def child(self) -> "Scope":
         return Scope(dict(self.subst), dict(self.tapes), dict(self.lineage_value),
                      dict(self.prev), dict(self.marks), dict(self.lineage_orig),
-                     dict(self.saved))
+                     dict(self.saved), dict(self.spans), dict(self.restores), self.nest)
 
     def map(self, value: Value) -> Value:
         return self.subst.get(value.name, value)

@@ -49,7 +49,12 @@ from adgen.primitives import registry
 from adgen.primitives.registry import Scatter, Zero
 from adgen.transforms.activity import varied_values
 from adgen.transforms.clone import Scope, clone_op, free_values, fresh_value
+from adgen.transforms.needed import logged_lineages, needed_values
+from adgen.transforms.nest import NestForward, NestTape, plan_nest, reverse_nest_loop
+from adgen.transforms.replay import Demand, Level
 from adgen.transforms.revolve import checkpoint_forward, checkpoint_reverse, is_checkpointed
+from adgen.transforms.rotation import unroll_rotations
+from adgen.transforms.scalarize import scalarize_slice_writes
 from adgen.transforms.specialize import all_names
 from adgen.transforms.store import stored_ops, values_read_nonlinearly
 from adgen.transforms.undo import WRITES, Lineages
@@ -65,6 +70,28 @@ class Tape:
     tapes: dict  # carried slot index -> tape array value
     marks: dict = field(default_factory=dict)  # lineage -> tape of log marks
     stored: dict = field(default_factory=dict)  # body value name -> its tape (transforms.store)
+
+
+@dataclass
+class ReverseLoop:
+    """A loop reversing another one, while its body is built: what it carries from one
+    reverse iteration to the next (the adjoints of the carried values in `slots` and of
+    the values from outside that the body reads, `free`; the states of the arrays it
+    writes, `written`), its counter, and the scope its body is built in."""
+
+    op: Op
+    body: object
+    carried: tuple
+    inits: list
+    slots: list
+    free: list
+    written: list
+    counter: Value
+    inner: Scope
+    slot_args: list
+    free_args: list
+    state_args: list
+    operands: list  # the last iteration, then the initial values of what it carries
 
 
 def _where(op: Op) -> str:
@@ -94,7 +121,12 @@ class _Reverse:
         self.b = Builder(self.names)
         self.active = varied_values(fn, self.wrt)
         self.lineages = Lineages(fn)
+        self.needed = needed_values(fn, self.lineages)  # values the reverse sweep reads
+        self.logged = logged_lineages(self.needed, self.lineages)  # (their old elements)
         self.logs: dict[str, Value] = {}
+        self.nest_forward = False  # inside the forward sweep of a planned nest
+        self.taped_writes: set[int] = set()  # writes whose old element a nest tapes
+        self.plans: dict = {}  # top-level loop id -> its nest plan (transforms.nest)
         # transforms.store; under memory_budget= (checkpointed loops) nothing is stored
         checkpointed = any(is_checkpointed(op) for op in walk_ops(fn.body))
         self.read_nonlinearly = set() if checkpointed else values_read_nonlinearly(fn.body)
@@ -127,8 +159,17 @@ class _Reverse:
     def run(self) -> Function:
         fn, b = self.fn, self.b
         scope = Scope()
-        for lineage in sorted(self.lineages.tracked):
-            self.logs[lineage] = b.emit("log_new", name="undo_log")
+        for op in fn.body.ops:
+            if op.opcode in ("for", "while") and self.loop_needs_tape(op):
+                plan = plan_nest(self, op)
+                if plan is not None:
+                    self.plans[id(op)] = plan
+        taped = {id(w) for plan in self.plans.values() for t in plan.loops.values()
+                 for w in t.writes}
+        for lineage in sorted(self.logged):  # a log where some write is not taped
+            if any(op.opcode in WRITES and id(op) not in taped
+                   and self.lineages.of(op.operands[0]) == lineage for op in walk_ops(fn.body)):
+                self.logs[lineage] = b.emit("log_new", name="undo_log")
         for p in fn.params:
             lineage = self.lineages.of(p)
             if lineage is not None:
@@ -161,7 +202,11 @@ class _Reverse:
                 continue
             self.b.loc = op.loc
             if op.opcode in ("for", "while") and self.loop_needs_tape(op):
-                self.tape_loop(op, scope, fresh)
+                plan = self.plans.get(id(op)) or plan_nest(self, op)
+                if plan is not None:
+                    NestForward(self, plan, scope, fresh).run()
+                else:
+                    self.tape_loop(op, scope, fresh)
             else:
                 self.clone(op, scope, fresh)
 
@@ -199,7 +244,7 @@ class _Reverse:
         b.loc = op.loc
         if op.opcode in WRITES:
             lineage = self.lineages.of(op.operands[0])
-            if lineage is not None:
+            if lineage in self.logged and not (self.nest_forward and id(op) in self.taped_writes):
                 b.emit("log_write", self.logs[lineage],
                        *[scope.map(v) for v in op.operands[:-1]], types=())
         if not op.regions:
@@ -209,9 +254,10 @@ class _Reverse:
             return
         written = self.lineages.written_in(op)
         for lineage in written:
-            if op.opcode == "if":
-                scope.marks[(id(op), lineage)] = b.emit("log_len", self.logs[lineage],
-                                                        name="mark")
+            if op.opcode == "if" and not self.nest_forward:
+                if lineage in self.logs:
+                    scope.marks[(id(op), lineage)] = b.emit("log_len", self.logs[lineage],
+                                                            name="mark")
                 # what the branches read, also for an array the `if` does not yield
                 value = scope.lineage_value.get(lineage)
                 scope.prev[(id(op), lineage)] = (value, scope.lineage_orig.get(lineage))
@@ -274,30 +320,27 @@ class _Reverse:
         operands = [scope.map(v) for v in op.operands]
         inits = operands[3:] if is_for else operands
         written = self.lineages.written_in(op)
+        logged = [w for w in written if w in self.logs]
         taped = [k for k, a in enumerate(carried)
                  if a.name in used and self.lineages.of(a) is None
                  and not self.write_only(op, a)]
         stored = [s.results[0] for s in stored_ops(op, self.read_nonlinearly)] if is_for else []
-        for lineage in written:
+        for lineage in logged:
             scope.marks[(id(op), lineage)] = b.emit("log_len", self.logs[lineage], name="mark")
         zero = b.const(0, I64)
         count = b.emit("trip_count", *operands[:3], name="n") if is_for else None
         size = count if is_for else b.const(16, I64)
-        tape_inits, tape_types = [], []
+        tape_inits = []
         for k in taped:
             t = carried[k].type
-            if isinstance(t, ArrayType):
-                if not is_for:
-                    raise AdgenDerivativeError(
-                        f"{_where(op)}: reverse mode through a while loop that carries a whole "
-                        "array is not supported yet; use a for loop")
+            if isinstance(t, ArrayType):  # a while loop's grows along its first axis
                 dims = [b.emit("dim", inits[k], attrs={"axis": d}) for d in range(t.ndim)]
                 tape_inits.append(b.emit("empty", size, *dims, name=carried[k].name + TAPE_SUFFIX,
                                          attrs={"dtype": str(t.dtype)}))
             else:
                 tape_inits.append(b.emit("empty", size, attrs={"dtype": str(t)},
                                          name=carried[k].name + TAPE_SUFFIX))
-        for lineage in written:
+        for lineage in logged:
             tape_inits.append(b.emit("empty", size, attrs={"dtype": "i64"}, name="mark" + TAPE_SUFFIX))
         for v in stored:
             tape_inits.append(b.emit("empty", size, attrs={"dtype": str(v.type)},
@@ -314,14 +357,14 @@ class _Reverse:
                 store = "setitem" if is_for else "push"
                 for k, t in zip(taped, tape_args):
                     stores.append(b.emit(store, t, counter, region_carried[k], name=t.name))
-                for lineage, t in zip(written, tape_args[len(taped):]):
+                for lineage, t in zip(logged, tape_args[len(taped):]):
                     mark = b.emit("log_len", self.logs[lineage], name="mark")
                     stores.append(b.emit(store, t, counter, mark, name=t.name))
             for inner_op in region.ops:
                 self.clone(inner_op, inner, fresh)
             yields = [inner.map(v) for v in region.yields]
             if region is body:
-                first = len(taped) + len(written)
+                first = len(taped) + len(logged)
                 for v, t in zip(stored, tape_args[first:]):
                     stores.append(b.emit("setitem", t, counter, inner.map(v), name=t.name))
                 yields += stores + [b.emit("add", counter, b.const(1, I64), name="k")]
@@ -337,23 +380,27 @@ class _Reverse:
         b.append(Op(op.opcode, tuple(operands) + tuple(tape_inits) + (zero,),
                     tuple(results) + tuple(tape_results) + (count_result,),
                     without_parallel(op.attrs), tuple(regions), op.loc))
-        first = len(taped) + len(written)
+        first = len(taped) + len(logged)
         scope.tapes[id(op)] = Tape(count if is_for else count_result,
                                    dict(zip(taped, tape_results)),
-                                   dict(zip(written, tape_results[len(taped):first])),
+                                   dict(zip(logged, tape_results[len(taped):first])),
                                    {v.name: t for v, t in zip(stored, tape_results[first:])})
 
     # reverse sweep -----------------------------------------------------------------------
     def reverse_sweep(self, ops, adj: dict, scope: Scope) -> None:
+        # inside a nest, values are recomputed where the reverse sweep first reads them
+        demand = Demand(self, scope.nest, scope, adj, Level.of(self, ops)) \
+            if scope.nest is not None else None
         for op in reversed(ops):
+            here = demand.before(op) if demand is not None else scope
             self.b.loc = op.loc
             if op.opcode == "if":
-                self.reverse_if(op, adj, scope)
+                self.reverse_if(op, adj, here)
             elif op.opcode in ("for", "while"):
-                self.reverse_loop(op, adj, scope)
+                self.reverse_loop(op, adj, here)
             else:
-                self.reverse_primitive(op, adj, scope)
-                self.undo(op, adj, scope)
+                self.reverse_primitive(op, adj, here)
+                self.undo(op, adj, here)
 
     def undo(self, op: Op, adj: dict, scope: Scope) -> None:
         """Give tracked arrays back the state they had before `op`."""
@@ -363,6 +410,13 @@ class _Reverse:
                 continue
             key = _state(lineage)
             if op.opcode in WRITES:
+                if id(op) in scope.restores:  # a nest taped the element it overwrote
+                    index = [scope.map(v) for v in op.operands[1:-1]]
+                    adj[key] = self.b.emit("setitem", adj[key], *index, scope.restores[id(op)],
+                                           attrs=dict(op.attrs), name=original.name)
+                    continue
+                if lineage not in self.logs:
+                    continue  # nothing reads its old elements: the state stays as it is
                 adj[key] = self.b.emit("log_undo_last", adj[key], self.logs[lineage],
                                        name=original.name)
             else:  # a new array (top level only): the lineage had its previous value
@@ -386,29 +440,47 @@ class _Reverse:
             raise AdgenDerivativeError(f"{_where(op)}: primitive {op.opcode!r} has no adjoint "
                                        "rule; register one to differentiate through it")
         mapped = scope.op(op)
+        if scope.nest is not None:  # the arrays as they are at this point of the reverse sweep
+            mapped = replace(mapped, operands=tuple(
+                self._current(v, m, adj, scope) for v, m in zip(op.operands, mapped.operands)))
         contributions = prim.vjp(self.b, mapped, cts, active)
         for value, here, contribution in zip(op.operands, mapped.operands, contributions):
             self.add_adjoint(adj, value, contribution, here)
 
+    def _current(self, original: Value, mapped: Value, adj: dict, scope: Scope) -> Value:
+        """The state of `original`'s array at this point of a nest's reverse sweep (threaded
+        in `adj` where the region writes it, else as the region was entered)."""
+        lineage = self.lineages.of(original)
+        if lineage is None:
+            return mapped
+        return adj.get(_state(lineage), scope.lineage_value.get(lineage, mapped))
+
     def _active_free(self, op: Op) -> list[Value]:
         return [v for v in free_values(op) if v.name in self.active]
 
-    def _restore(self, lineage: str, state: Value, mark: Value) -> Value:
+    def _restore(self, lineage: str, state: Value, mark: Value | None) -> Value:
+        """`state` with the writes logged since `mark` undone; an unlogged lineage (whose
+        old elements nothing reads) stays as it is."""
+        if lineage not in self.logs or mark is None:
+            return state
         return self.b.emit("log_undo_to", state, self.logs[lineage], mark, name="restored")
 
     def reverse_if(self, op: Op, adj: dict, scope: Scope) -> None:
         cts = [adj.pop(r.name, None) for r in op.results]
         written = [w for w in self.lineages.written_in(op) if _state(w) in adj]
         b = self.b
-        if all(c is None or isinstance(c, Zero) for c in cts):
+        no_flow = all(c is None or isinstance(c, Zero) for c in cts)
+        if scope.nest is not None and no_flow and not any(w in self.logged for w in written):
+            return
+        if no_flow and scope.nest is None:
             for lineage in written:  # no adjoint flows, but the writes are undone
                 adj[_state(lineage)] = self._restore(lineage, adj[_state(lineage)],
-                                                     scope.marks[(id(op), lineage)])
+                                                     scope.marks.get((id(op), lineage)))
             return
         before = {}
-        for lineage in written:
-            before[lineage] = self._restore(lineage, adj[_state(lineage)],
-                                            scope.marks[(id(op), lineage)])
+        for lineage in written:  # a nest's reverse undoes the branch's writes as it passes
+            before[lineage] = adj[_state(lineage)] if scope.nest is not None else self._restore(
+                lineage, adj[_state(lineage)], scope.marks.get((id(op), lineage)))
         cond = scope.map(op.operands[0])
         keys = [v.name for v in self._active_free(op)] + [_state(w) for w in written]
         likes = {v.name: scope.map(v) for v in self._active_free(op)}
@@ -417,13 +489,19 @@ class _Reverse:
             b.open_block()
             inner = scope.child()
             for lineage, state in before.items():
-                _, orig = scope.prev[(id(op), lineage)]
+                # a nest's reverse maps every version of the array to its state (replay)
+                _, orig = scope.prev[(id(op), lineage)] if scope.nest is None else (None, None)
                 if self.lineages.rebinds(region, lineage):
                     state = scope.saved[(id(op), lineage)]
                 if orig is not None:
                     inner.subst[orig] = state
                 inner.lineage_value[lineage] = state
-            self.forward_sweep(region.ops, inner, fresh=True)
+            if scope.nest is not None:  # the branch's values: recomputed where read
+                for key, value in adj.items():
+                    if key.startswith("@"):
+                        inner.lineage_value[key[1:]] = value
+            else:
+                self.forward_sweep(region.ops, inner, fresh=True)
             branch_adj = {k: adj[k] for k in keys if k in adj and not k.startswith("@")}
             for lineage in written:
                 branch_adj[_state(lineage)] = inner.lineage_value[lineage]
@@ -460,47 +538,34 @@ class _Reverse:
             return self.reverse_independent(op, adj, scope)
         cts = [adj.pop(r.name, None) for r in op.results]
         written = [w for w in self.lineages.written_in(op) if _state(w) in adj]
-        if all(c is None or isinstance(c, Zero) for c in cts):
+        no_flow = all(c is None or isinstance(c, Zero) for c in cts)
+        if isinstance(scope.tapes.get(id(op)), NestTape) and (
+                not no_flow or any(w in self.logged for w in written)):
+            # a nest: an inner loop's writes are undone by its reverse, adjoint or not
+            return reverse_nest_loop(self, op, cts, adj, scope)
+        if no_flow:
             for lineage in written:  # no adjoint flows, but the writes are undone
                 adj[_state(lineage)] = self._restore(lineage, adj[_state(lineage)],
-                                                     scope.marks[(id(op), lineage)])
+                                                     scope.marks.get((id(op), lineage)))
             return
         if is_checkpointed(op):
             return checkpoint_reverse(self, op, cts, adj, scope)
-        b, is_for = self.b, op.opcode == "for"
-        offset = 1 if is_for else 0
-        body = op.regions[-1]
-        carried = body.args[offset:]
-        inits = op.operands[3:] if is_for else op.operands
         tape: Tape = scope.tapes[id(op)]
-        slots = [k for k, a in enumerate(carried) if a.name in self.active]
-        free = [v for v in self._active_free(_body_only(op))]
-        init_bars = [materialize(b, cts[k], scope.map(inits[k])) for k in slots]
-        free_bars = [materialize(b, adj.get(v.name), scope.map(v)) for v in free]
-        states = [adj[_state(w)] for w in written]
-        last = b.emit("sub", tape.count, b.const(1, I64))
-        stop = b.const(-1, I64)
-        step = b.const(-1, I64)
-
-        b.open_block()
-        k = b.value("k", I64)
-        slot_args = [b.value(carried[j].name + "_bar", carried[j].type) for j in slots]
-        free_args = [b.value(v.name + "_bar", v.type) for v in free]
-        state_args = [b.value(s.name, s.type) for s in states]
-        inner = scope.child()
-        if is_for:
-            start, _, stride = (scope.map(v) for v in op.operands[:3])
-            inner.subst[body.args[0].name] = b.emit(
-                "add", start, b.emit("mul", k, stride), name=body.args[0].name)
+        loop = self.open_reverse_loop(op, cts, adj, scope, tape.count)
+        b, k, inner = self.b, loop.counter, loop.inner
+        body, carried, inits = loop.body, loop.carried, loop.inits
         for j, t in tape.tapes.items():
             inner.subst[carried[j].name] = b.emit("getitem", t, k, name=carried[j].name)
         for j, a in enumerate(carried):
             if j not in tape.tapes and self.write_only(op, a):
                 # the recomputed writes only need an array of the right shape; DCE drops them
                 inner.subst[a.name] = scope.map(inits[j])
-        for lineage, state in zip(written, state_args):
-            mark = b.emit("getitem", tape.marks[lineage], k, name="mark")
-            restored = self._restore(lineage, state, mark)
+        for lineage, state in zip(loop.written, loop.state_args):
+            if lineage in tape.marks:
+                mark = b.emit("getitem", tape.marks[lineage], k, name="mark")
+                restored = self._restore(lineage, state, mark)
+            else:
+                restored = state
             inner.lineage_value[lineage] = restored
             for a in carried:
                 if self.lineages.of(a) == lineage:
@@ -508,32 +573,67 @@ class _Reverse:
         for name, t in tape.stored.items():  # read back, not recomputed
             inner.subst[name] = b.emit("getitem", t, k, name=name)
         self.forward_sweep(body.ops, inner, fresh=True, stored=frozenset(tape.stored))
-        body_adj = {v.name: a for v, a in zip(free, free_args)}
-        for lineage in written:
+        self.close_reverse_loop(loop, adj, scope)
+
+    def open_reverse_loop(self, op: Op, cts: list, adj: dict, scope: Scope,
+                          count: Value) -> "ReverseLoop":
+        """Opens the body of the loop that reverses `op`'s `count` iterations, last first;
+        binds the loop index (for a `for`), nothing else of the body."""
+        b, is_for = self.b, op.opcode == "for"
+        body = op.regions[-1]
+        carried = body.args[1 if is_for else 0:]
+        inits = list(op.operands[3:] if is_for else op.operands)
+        slots = [k for k, a in enumerate(carried) if a.name in self.active]
+        free = self._active_free(_body_only(op))
+        written = [w for w in self.lineages.written_in(op) if _state(w) in adj]
+        init_bars = [materialize(b, cts[k], scope.map(inits[k])) for k in slots]
+        free_bars = [materialize(b, adj.get(v.name), scope.map(v)) for v in free]
+        states = [adj[_state(w)] for w in written]
+        last = b.emit("sub", count, b.const(1, I64))
+        b.open_block()
+        k = b.value("k", I64)
+        loop = ReverseLoop(op, body, carried, inits, slots, free, written, k, scope.child(),
+                           [b.value(carried[j].name + "_bar", carried[j].type) for j in slots],
+                           [b.value(v.name + "_bar", v.type) for v in free],
+                           [b.value(s.name, s.type) for s in states],
+                           [last, *init_bars, *free_bars, *states])
+        if is_for:
+            start, _, stride = (scope.map(v) for v in op.operands[:3])
+            loop.inner.subst[body.args[0].name] = b.emit(
+                "add", start, b.emit("mul", k, stride), name=body.args[0].name)
+        return loop
+
+    def close_reverse_loop(self, loop: "ReverseLoop", adj: dict, scope: Scope) -> None:
+        """Runs the body's reverse sweep in the open reverse loop and closes it; the loop's
+        results are the adjoints of its inits and free values and the arrays' states."""
+        b, body, carried, inner = self.b, loop.body, loop.carried, loop.inner
+        body_adj = {v.name: a for v, a in zip(loop.free, loop.free_args)}
+        for lineage in loop.written:
             body_adj[_state(lineage)] = inner.lineage_value[lineage]
-        for j, a in zip(slots, slot_args):
+        for j, a in zip(loop.slots, loop.slot_args):
             self.add_adjoint(body_adj, body.yields[j], a)
         self.reverse_sweep(body.ops, body_adj, inner)
         next_slots = [materialize(b, body_adj.get(carried[j].name),
-                                  inner.subst.get(carried[j].name, scope.map(inits[j])))
-                      for j in slots]
-        next_free = [materialize(b, body_adj.get(v.name), scope.map(v)) for v in free]
-        next_states = [body_adj[_state(w)] for w in written]
-        region = b.close_block([k] + slot_args + free_args + state_args,
-                               next_slots + next_free + next_states)
-
-        slot_results = [b.value(carried[j].name + "_bar", carried[j].type) for j in slots]
-        free_results = [b.value(v.name + "_bar", v.type) for v in free]
-        state_results = [b.value(s.name, s.type) for s in states]
-        b.loc = op.loc
-        b.append(Op("for", (last, stop, step, *init_bars, *free_bars, *states),
-                    tuple(slot_results + free_results + state_results), (), (region,), op.loc))
-        for v, r in zip(free, free_results):
+                                  inner.subst.get(carried[j].name, scope.map(loop.inits[j])))
+                      for j in loop.slots]
+        next_free = [materialize(b, body_adj.get(v.name), scope.map(v)) for v in loop.free]
+        next_states = [body_adj[_state(w)] for w in loop.written]
+        region = b.close_block([loop.counter] + loop.slot_args + loop.free_args
+                               + loop.state_args, next_slots + next_free + next_states)
+        slot_results = [b.value(carried[j].name + "_bar", carried[j].type) for j in loop.slots]
+        free_results = [b.value(v.name + "_bar", v.type) for v in loop.free]
+        state_results = [b.value(s.name, s.type) for s in loop.state_args]
+        last, *rest = loop.operands
+        b.loc = loop.op.loc
+        b.append(Op("for", (last, b.const(-1, I64), b.const(-1, I64), *rest),
+                    tuple(slot_results + free_results + state_results), (), (region,),
+                    loop.op.loc))
+        for v, r in zip(loop.free, free_results):
             adj[v.name] = r
-        for lineage, r in zip(written, state_results):
+        for lineage, r in zip(loop.written, state_results):
             adj[_state(lineage)] = r
-        for j, r in zip(slots, slot_results):
-            self.add_adjoint(adj, inits[j], r)
+        for j, r in zip(loop.slots, slot_results):
+            self.add_adjoint(adj, loop.inits[j], r)
 
     def reverse_independent(self, op: Op, adj: dict, scope: Scope) -> None:
         """The reverse of an `independent` parallel loop: a loop over the same range whose
@@ -662,4 +762,15 @@ def differentiate_reverse(fn: Function, wrt, seed_params: bool = True,
         if not is_float(fn.params[i].type):
             raise AdgenDerivativeError(f"cannot differentiate with respect to parameter "
                                        f"{fn.params[i].name!r} of type {fn.params[i].type}")
-    return _Reverse(fn, wrt, seed_params, return_primal).run()
+    return _Reverse(prepare_reverse(fn), wrt, seed_params, return_primal).run()
+
+
+def prepare_reverse(fn: Function) -> Function:
+    """`fn` as reverse mode follows it: arrays a loop rotates unrolled so each keeps its
+    slot, slice assignments inside loops written element by element (their old elements
+    taped or logged one by one, as every write's). Nothing changes where nothing needs to.
+
+    Example:
+        >>> # checkpoint_loops(prepare_reverse(typed_fn), budget)
+    """
+    return scalarize_slice_writes(unroll_rotations(fn))

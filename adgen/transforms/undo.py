@@ -16,6 +16,8 @@ Such *write-only* lineages are not tracked.
 
 from __future__ import annotations
 
+import re
+
 from adgen.errors import AdgenDerivativeError
 from adgen.ir.function import Function
 from adgen.ir.ops import Op, Region
@@ -28,13 +30,17 @@ SHAPE_ONLY = ("dim", "len", "size")  # read an array's shape, never its elements
 class Lineages:
     """Union-find over array value names, and which lineages are tracked."""
 
-    def __init__(self, fn: Function):
+    def __init__(self, fn: Function, check: bool = True):
+        """`check=False`: the lineages of a function not yet prepared for reverse mode
+        (`reverse.prepare_reverse` asks which arrays a loop tracks before it rewrites
+        their slice assignments)."""
         self.parent: dict[str, str] = {}
         self.tracked: set[str] = set()
         self.written: dict[int, set[str]] = {}  # op id -> tracked lineages written inside
         self._join_region(fn.body)
         self._find_tracked(fn.body, 0)
-        self._check(fn.body, 0)
+        if check:
+            self._check(fn.body, 0)
         self._record_writes(fn.body)
 
     def root(self, name: str) -> str:
@@ -115,11 +121,28 @@ class Lineages:
             if op.opcode in ("for", "while"):
                 body = op.regions[-1]
                 args = body.args[1:] if op.opcode == "for" else body.args
-                seen = [self.of(a) for a in args if self.of(a) is not None]
-                if len(seen) != len(set(seen)):
+                inits = op.operands[3:] if op.opcode == "for" else op.operands
+                names: dict[str, list] = {}
+                for a, init in zip(args, inits):
+                    if self.of(a) is not None:
+                        names.setdefault(self.of(a), []).append((_user_name(a.name), init))
+                for both in names.values():
+                    if len(both) < 2:
+                        continue
+                    (first, init1), (second, init2) = both[:2]
+                    if init1.name != init2.name:  # two arrays, exchanged now and then
+                        raise AdgenDerivativeError(
+                            f"{_where(op)}: the loop exchanges `{first}` and `{second}` on "
+                            "some iterations only (a swap under an `if`, or after a "
+                            "`continue`); reverse mode follows the arrays a loop writes by "
+                            "their places, which a swap must then exchange on every "
+                            "iteration: swap unconditionally, or copy the contents instead "
+                            f"(`{first}[:] = {second}`)")
                     raise AdgenDerivativeError(
-                        f"{_where(op)}: reverse mode through a loop carrying two names for one "
-                        "array is not supported")
+                        f"{_where(op)}: `{first}` and `{second}` are one array here (the "
+                        "loop writes it under both names), and reverse mode follows an "
+                        "array written in a loop by one name; make the second a copy "
+                        f"(`{second} = {first}.copy()`) if they are meant to be two arrays")
 
     def _record_writes(self, region: Region) -> set[str]:
         found: set[str] = set()
@@ -179,6 +202,11 @@ def _written_roots(region: Region, lineages: Lineages) -> set[str]:
         for sub in op.regions:
             found |= _written_roots(sub, lineages)
     return found
+
+
+def _user_name(name: str) -> str:
+    """The user's name of an SSA value (`u_new_2` -> `u_new`)."""
+    return re.sub(r"(_\d+)+$", "", name) or name
 
 
 def _where(op: Op) -> str:

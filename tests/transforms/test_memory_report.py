@@ -5,6 +5,8 @@ the generated code (python backend) with `np.empty` watched, and compares every
 tape it allocates, byte for byte, with the report's entries.
 """
 
+import importlib.util
+import math
 import sys
 from collections import Counter
 from pathlib import Path
@@ -17,6 +19,11 @@ import adgen
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "examples"))
 
 from objectives import conv1d, logistic_map, lstm, ode  # noqa: E402
+
+_spec = importlib.util.spec_from_file_location(
+    "idiom_cases", Path(__file__).with_name("idiom_cases.py"))
+idioms = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(idioms)
 
 
 def scalar_loop(r, x0, n):
@@ -84,6 +91,10 @@ CASES = {
     "ode_vectorized": (ode.lotka_volterra_vectorized, ode.make_data(5, 8, 0), (0, 1, 2)),
     "lstm_vectorized": (lstm.lstm_objective_vectorized, lstm.make_data(2, 4, 5, 0), (0, 1, 2)),
     "conv1d_shifted": (conv1d.conv1d_shifted, conv1d.make_data(12, 3, 0), (0, 1)),
+    # loop nests: one tape per loop of the nest and per value, allocated before the nest
+    "heat_elementwise": (idioms.heat_elementwise, (np.linspace(0.0, 1.0, 8), 0.2, 5), (0, 1)),
+    "heat_slice_copy": (idioms.heat_slice_copy, (np.linspace(0.0, 1.0, 8), 0.2, 5), (0, 1)),
+    "heat_swap": (idioms.heat_swap, (np.linspace(0.0, 1.0, 8), 0.2, 5), (0, 1)),
 }
 
 
@@ -138,3 +149,27 @@ def test_while_loop_tape_is_growable():
 def test_report_needs_a_transform():
     with pytest.raises(adgen.AdgenTypeError, match="memory_report"):
         adgen.memory_report(scalar_loop, 3.7, 0.3, 5)
+
+
+def triangle(x, n):
+    """An inner loop whose trip count changes with the outer index: its tapes grow."""
+    a = x.copy()
+    s = 0.0
+    for i in range(n):
+        for j in range(i % 3 + 1):
+            a[j] = a[j] * 0.9 + math.sin(s)
+            s += a[j] * a[j]
+    return s
+
+
+def test_tapes_of_a_triangular_nest_grow_and_are_reported_growable():
+    g = adgen.grad(triangle, backend="python")
+    x = np.linspace(0.1, 0.5, 4)
+    report = adgen.memory_report(g, x, 9)
+    grown = [t for t in report.tapes if t.growable]
+    assert grown and all(t.bytes_per_entry == 8 for t in grown)
+    assert "growable" in str(report)
+    h = 1e-6
+    fd = np.array([(triangle(x + h * e, 9) - triangle(x - h * e, 9)) / (2 * h)
+                   for e in np.eye(4)])
+    np.testing.assert_allclose(g(x, 9), fd, rtol=1e-6, atol=1e-9)
