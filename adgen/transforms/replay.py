@@ -186,9 +186,7 @@ class Demand:
         state = self.current(v)
         op = self.level.defs.get(v.name)
         if state is not None and (op is None or op.regions or op.opcode in WRITES):
-            scope.subst[v.name] = state  # an array written in place: as it is now
-            if self.temp is not None:
-                self.temp.subst[v.name] = state
+            self.bind(v.name, state)  # an array written in place: as it is now
             return True
         if op is None:
             return True  # bound where its region is (verify says otherwise)
@@ -211,8 +209,14 @@ class Demand:
         self.rev.b.append(new)
         if good:
             for r in op.results:
-                scope.subst[r.name] = mapping.subst[r.name]
+                self.bind(r.name, mapping.subst[r.name])
         return good
+
+    def bind(self, name: str, value: Value) -> None:
+        """Bind for good: in the scope, and in the op's own scope if it has one."""
+        self.scope.subst[name] = value
+        if self.temp is not None:
+            self.temp.subst[name] = value
 
     def bind_loop_results(self, op: Op) -> None:
         """A loop's results its reverse does not tape: arrays written in place are their
@@ -228,4 +232,4 @@ class Demand:
             if (r.name not in scope.subst and rev.lineages.of(r) is None
                     and rev.write_only(op, arg)
                     and self.ensure(inits[k], self.level.index[id(op)])):
-                scope.subst[r.name] = scope.map(inits[k])
+                self.bind(r.name, scope.map(inits[k]))

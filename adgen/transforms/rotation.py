@@ -59,13 +59,14 @@ def _buffer(value: Value, defs: dict, args: dict):
             k = list(op.results).index(value)
             found = {_buffer(sub.yields[k], defs, args) for sub in op.regions}
             return found.pop() if len(found) == 1 else None
-        elif op.opcode == "for":
+        elif op.opcode in ("for", "while"):
             k = list(op.results).index(value)
-            inner = op.regions[0]
-            inner_args = {a.name: j for j, a in enumerate(inner.args[1:])}
+            inner = op.regions[-1]
+            offset = 1 if op.opcode == "for" else 0
+            inner_args = {a.name: j for j, a in enumerate(inner.args[offset:])}
             if _buffer(inner.yields[k], _defs(inner), inner_args) != k:
                 return None
-            value = op.operands[3 + k]
+            value = (op.operands[3:] if offset else op.operands)[k]
         else:
             return None
     return args.get(value.name)
