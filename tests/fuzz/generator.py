@@ -36,8 +36,10 @@ maximum/minimum/where/clip, ** 2, broadcasting with scalars), reductions in scal
 expressions (np.sum/mean/max/min/prod and the methods, np.dot, @, sums of slices), local
 arrays (`np.zeros(len(w))`, `np.zeros_like(w)`, `np.ones(w.shape[0])`, `np.full(w.size, v)`,
 `w.copy()`, expressions, the array helper h5), subscripted writes `u0[i] = v`, `u0[i] += v`,
-`-=`, `*=` (in loops too), whole-array `u0 += ...`, `u0 *= ...`, and now and then writes into
-the argument `w` itself (adgen must work on a private copy). The returned float adds
+`-=`, `*=` (in loops too), slice writes `u0[:] = v`, `u0[1:] = (v)[:-1]`, `u0[:-1] += (v)[1:]`,
+`u0[1:-1] = c`, whole-array `u0 += ...`, `u0 *= ...` (in while loops and loops with break or
+return too), buffer swaps `u0, u1 = u1, u0` at the end of an outermost for loop, and now and
+then writes into the argument `w` itself (adgen must work on a private copy). The returned float adds
 reductions of the local arrays (`np.sum(u0)`, `np.dot(u0, w)`, ...), so that the writes feed it.
 The generator keeps clear of adgen's documented limits ("replacing a tracked array by a new
 one inside the loop"): an array that is written element-wise inside a loop is never replaced
@@ -536,10 +538,41 @@ class Gen:
         inner.ints[var] = INT_BOUND
         inner.loop_ints.add(var)
         inner.indices = inner.indices + indices
-        lines = [f"{indent}for {var} in {header}:"]
+        before, swapped = self.plan_swap(scope, inner, indent)
+        lines = before + [f"{indent}for {var} in {header}:"]
         lines += self.block(inner, indent + "    ", BLOCK_STATEMENTS)
+        if swapped:
+            a, b = swapped
+            bound = max(inner.arrays[a], inner.arrays[b])
+            inner.define_array(a, bound)
+            inner.define_array(b, bound)
+            lines.append(f"{indent}    {a}, {b} = {b}, {a}")
         scope.after_loop(inner)
         return lines
+
+    def plan_swap(self, outer: "Scope", inner: "Scope", indent: str):
+        """Now and then an outermost for loop ends its body with `u0, u1 = u1, u0`: two
+        arrays from before the loop trade places each iteration (a buffer swap; the second
+        is made here if there is one local array only). The loop then gets no break and no
+        return (see LoopInfo). Returns the lines before the loop and the two names."""
+        if not self.has_arrays or inner.loop_depth != 1 or self.draw(st.integers(0, 2)) > 0:
+            return [], None
+        names = [n for n in sorted(outer.arrays) if n != ARRAY and self.array_mode[n][1] == 0]
+        before = []
+        while len(names) < 2:
+            name = f"u{self.fresh_array}"
+            self.fresh_array += 1
+            self.array_mode[name] = ("written", 0)
+            outer.define_array(name, outer.arrays[ARRAY])
+            inner.arrays[name] = max(inner.loop_bound, outer.arrays[ARRAY])
+            before.append(f"{indent}{name} = {ARRAY}.copy()")
+            self.feature("array_local")
+            names.append(name)
+        a = self.draw(st.sampled_from(names))
+        b = self.draw(st.sampled_from([n for n in names if n != a]))
+        inner.loops[-1].swaps = True
+        self.feature("array_swap")
+        return before, (a, b)
 
     def while_loop(self, scope, indent):
         draw = self.draw
@@ -564,8 +597,8 @@ class Gen:
 
     def break_continue(self, scope, indent):
         word = self.draw(st.sampled_from(["break", "continue"]))
-        if word == "break" and scope.loops[-1].replaces:
-            word = "continue"     # see LoopInfo
+        if scope.loops[-1].swaps:
+            return self.assign(scope, indent)    # see LoopInfo
         if word == "break":
             scope.loops[-1].stops = True
         self.feature(word)
@@ -577,7 +610,7 @@ class Gen:
         return lines
 
     def early_return(self, scope, indent):
-        if any(loop.replaces for loop in scope.loops):
+        if any(loop.swaps for loop in scope.loops):
             return self.assign(scope, indent)    # see LoopInfo
         for loop in scope.loops:
             loop.stops = True
@@ -761,12 +794,10 @@ class Gen:
         return scope.loop_depth == depth or (mode == "written" and depth == 0)
 
     def can_rebind(self, scope: "Scope", name: str) -> bool:
-        """Whether `name = <new array>` (or `name += ...`) may appear here: not in a while
-        loop (or one that stops early) entered since the array's creation (see LoopInfo)."""
+        """Whether `name = <new array>` (or `name += ...`) may appear here (in any loop:
+        while loops and loops with break or return carry whole arrays too)."""
         mode, depth = self.array_mode[name]
-        return (name != ARRAY and (mode == "rebound" or scope.loop_depth == depth)
-                and not any(loop.is_while or loop.stops
-                            for loop in scope.loops if loop.depth > depth))
+        return name != ARRAY and (mode == "rebound" or scope.loop_depth == depth)
 
     def rebinding(self, scope: "Scope", name: str) -> None:
         """Record that the loops entered since `name`'s creation now replace it."""
@@ -798,6 +829,8 @@ class Gen:
         if not names:
             return None
         name = draw(st.sampled_from(names))
+        if draw(st.integers(0, 3)) == 3:
+            return self.slice_write(scope, name, indent)
         index = self.index(scope)
         op = draw(st.sampled_from(["=", "+=", "-=", "*="]))
         old = scope.arrays[name]
@@ -820,6 +853,28 @@ class Gen:
         if name == ARRAY:
             self.feature("param_write")
         return [f"{indent}{name}[{index}] {op} {e.text}"]
+
+    def slice_write(self, scope: "Scope", name: str, indent: str) -> list[str]:
+        """`u0[:] = v`, `u0[1:] = (v)[:-1]`, `u0[:-1] += (v)[1:]`, `u0[1:-1] = c`: a slice
+        of an array written from an array expression (of the slice's length) or a scalar."""
+        draw = self.draw
+        target, source = draw(st.sampled_from([(":", ":"), ("1:", ":-1"), (":-1", "1:"),
+                                               ("1:-1", "1:-1")]))
+        op = draw(st.sampled_from(["=", "=", "+="]))
+        old = scope.arrays[name]
+        e, is_array = self.array_or_scalar(scope, draw(st.integers(1, 2)))
+        squash = self.array_squash if is_array else self.squash
+        if scope.loop_depth and (e.bound > scope.loop_bound or e.degree > 1) \
+                or e.bound > OUTER_MAX:
+            e = squash(e)
+        value = f"({e.text})[{source}]" if is_array else e.text
+        scope.define_array(name, max(old, e.bound) if op == "=" else old + e.bound)
+        self.feature("slice_write")
+        if scope.loop_depth:
+            self.feature("slice_write_in_loop")
+        if name == ARRAY:
+            self.feature("param_write")
+        return [f"{indent}{name}[{target}] {op} {value}"]
 
     def array_augassign(self, scope: "Scope", indent: str):
         """`u0 += <array or scalar>`, `-=`, `*=` (in place in Python)."""
@@ -929,16 +984,18 @@ AEXPR_KINDS = ["+", "*", "-", "neg", "sin", "cos", "tanh", "exp", "div", "log", 
 
 @dataclasses.dataclass
 class LoopInfo:
-    """An enclosing loop. adgen's reverse mode rejects a while loop that carries a whole
-    array ("not supported yet; use a for loop"), and a for loop that stops early (break,
-    return) is a while loop once desugared: so an array created outside a loop is replaced
-    inside it only while the loop is a for loop without break or return, and a loop that
-    replaces one gets neither afterwards."""
+    """An enclosing loop. adgen's reverse mode follows arrays that a `for` loop swaps
+    (`u0, u1 = u1, u0`, unrolled by the swap's period), not those a `while` loop swaps,
+    and a for loop that stops early (break, return) is a while loop once desugared, and a
+    `continue` puts the rest of the body, the swap too, under an `if` (a swap on some
+    iterations only: refused with a clear error): so a loop that swaps arrays gets no
+    break, continue or return, and one that stops no swap."""
 
     depth: int
     is_while: bool
     stops: bool = False       # has a break or a return
     replaces: bool = False    # replaces an array created outside it
+    swaps: bool = False       # swaps two arrays created outside it
 
 
 class Scope:
