@@ -102,6 +102,7 @@ class NestPlan:
     loops: dict  # id(op) -> LoopTape
     defs: dict  # name defined inside the nest -> its op
     replayed: frozenset  # ids of the loops and `if`s recomputed whole in the reverse sweep
+    written: frozenset  # the tracked lineages the nest writes: the arrays it moves in time
 
 
 @dataclass(eq=False)
@@ -139,7 +140,8 @@ def plan_nest(rev, root: Op) -> NestPlan | None:
     except _NotCovered:
         return None
     loops = {id(t.op): t for t in tape.subtree()}
-    return NestPlan(tape, frozenset(inside), loops, defs, frozenset(planner.replayed))
+    return NestPlan(tape, frozenset(inside), loops, defs, frozenset(planner.replayed),
+                    frozenset(rev.lineages.written_in(root)))
 
 
 def carried_by(root: Op) -> dict:
@@ -543,7 +545,7 @@ def reverse_nest_loop(rev, op: Op, cts: list, adj: dict, scope) -> None:
         if j not in tape.slot_buffers and rev.write_only(op, a):
             inner.subst[a.name] = scope.map(inits[j])
     for key, value in adj.items():
-        if key.startswith("@"):
+        if key.startswith("@") and key[1:] in record.plan.written:
             inner.lineage_value[key[1:]] = value
     for lineage, state in zip(loop.written, loop.state_args):
         inner.lineage_value[lineage] = state

@@ -169,8 +169,10 @@ class Demand:
         return scope
 
     def current(self, v: Value):
+        """The state of `v`'s array now, where the nest writes it (an array the nest does
+        not write keeps its value, and its lineage may join other arrays)."""
         lineage = self.rev.lineages.of(v)
-        if lineage is None:
+        if lineage is None or lineage not in self.plan.written:
             return None
         key = "@" + lineage
         return self.adj.get(key, self.scope.lineage_value.get(lineage))

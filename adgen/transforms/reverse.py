@@ -451,7 +451,7 @@ class _Reverse:
         """The state of `original`'s array at this point of a nest's reverse sweep (threaded
         in `adj` where the region writes it, else as the region was entered)."""
         lineage = self.lineages.of(original)
-        if lineage is None:
+        if lineage is None or lineage not in scope.nest.written:
             return mapped
         return adj.get(_state(lineage), scope.lineage_value.get(lineage, mapped))
 
@@ -498,7 +498,7 @@ class _Reverse:
                 inner.lineage_value[lineage] = state
             if scope.nest is not None:  # the branch's values: recomputed where read
                 for key, value in adj.items():
-                    if key.startswith("@"):
+                    if key.startswith("@") and key[1:] in scope.nest.written:
                         inner.lineage_value[key[1:]] = value
             else:
                 self.forward_sweep(region.ops, inner, fresh=True)
