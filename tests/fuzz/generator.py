@@ -571,6 +571,7 @@ class Gen:
         a = self.draw(st.sampled_from(names))
         b = self.draw(st.sampled_from([n for n in names if n != a]))
         inner.loops[-1].swaps = True
+        inner.loops[-1].swapped = (a, b)
         self.feature("array_swap")
         return before, (a, b)
 
@@ -797,6 +798,8 @@ class Gen:
         """Whether `name = <new array>` (or `name += ...`) may appear here (in any loop:
         while loops and loops with break or return carry whole arrays too)."""
         mode, depth = self.array_mode[name]
+        if any(name in loop.swapped for loop in scope.loops):
+            return False  # a swapped array written in the loop is never replaced there
         return name != ARRAY and (mode == "rebound" or scope.loop_depth == depth)
 
     def rebinding(self, scope: "Scope", name: str) -> None:
@@ -996,6 +999,7 @@ class LoopInfo:
     stops: bool = False       # has a break or a return
     replaces: bool = False    # replaces an array created outside it
     swaps: bool = False       # swaps two arrays created outside it
+    swapped: tuple = ()       # the two, which the loop then never replaces by new arrays
 
 
 class Scope:
