@@ -2,30 +2,16 @@
 element by element or by slice, buffer swaps and rotations, slice updates, arrays rebound,
 row and column writes, while loops and early exits that carry arrays."""
 
+import sys
+from pathlib import Path
+
 import numpy as np
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "examples"))
 
-def heat_elementwise(u0, r, n):
-    u = u0.copy()
-    m = u.shape[0]
-    u_new = np.zeros(m)
-    for t in range(n):
-        for i in range(1, m - 1):
-            u_new[i] = u[i] + r * (u[i - 1] - 2.0 * u[i] + u[i + 1])
-        for i in range(1, m - 1):
-            u[i] = u_new[i]
-    return np.sum(u * u)
-
-
-def heat_slice_copy(u0, r, n):
-    u = u0.copy()
-    m = u.shape[0]
-    u_new = u0.copy()
-    for t in range(n):
-        for i in range(1, m - 1):
-            u_new[i] = u[i] + r * (u[i - 1] - 2.0 * u[i] + u[i + 1])
-        u[:] = u_new
-    return np.sum(u * u)
+# the benchmark's heat equation, in three of its idioms (the fourth, the swap, is below
+# with a second output that reads the other buffer)
+from objectives.heat import heat_elementwise, heat_slice_copy, heat_slices  # noqa: E402,F401
 
 
 def heat_swap(u0, r, n):
@@ -37,13 +23,6 @@ def heat_swap(u0, r, n):
             u_new[i] = u[i] + r * (u[i - 1] - 2.0 * u[i] + u[i + 1])
         u, u_new = u_new, u
     return np.sum(u * u) + 0.5 * np.sum(u_new)
-
-
-def heat_slices(u0, r, n):
-    u = u0.copy()
-    for t in range(n):
-        u[1:-1] = u[1:-1] + r * (u[:-2] - 2.0 * u[1:-1] + u[2:])
-    return np.sum(u * u)
 
 
 def heat_rebound(u0, r, n):
