@@ -159,6 +159,17 @@ def gmm_main_term(alphas, means, icf, x, i, c):
     return alphas[c] + sum_q - 0.5 * sqnorm
 
 
+def log_sum_exp(v):
+    """log(sum(exp(v))) of a 1-D array, shifted by its maximum (the loop sources' form)."""
+    mx = v[0]
+    for c in range(1, v.shape[0]):
+        mx = max(mx, v[c])
+    s = 0.0
+    for c in range(v.shape[0]):
+        s += math.exp(v[c] - mx)
+    return math.log(s) + mx
+
+
 def gmm_objective_loops(alphas, means, icf, x, wishart_gamma, wishart_m):
     n = x.shape[0]
     d = x.shape[1]
@@ -174,13 +185,7 @@ def gmm_objective_loops(alphas, means, icf, x, wishart_gamma, wishart_m):
         for c in range(k):
             semx += math.exp(gmm_main_term(alphas, means, icf, x, i, c) - mx)
         slse += math.log(semx) + mx
-    mx_alpha = alphas[0]
-    for c in range(1, k):
-        mx_alpha = max(mx_alpha, alphas[c])
-    semx_alpha = 0.0
-    for c in range(k):
-        semx_alpha += math.exp(alphas[c] - mx_alpha)
-    lse_alphas = math.log(semx_alpha) + mx_alpha
+    lse_alphas = log_sum_exp(alphas)
     constant = -n * d * 0.5 * math.log(2.0 * math.pi)
     prior = 0.0
     for c in range(k):
@@ -238,13 +243,7 @@ def gmm_objective_scratch(alphas, means, icf, x, wishart_gamma, wishart_m):
         for c in range(k):
             semx += math.exp(main_term[c] - mx)
         slse += math.log(semx) + mx
-    mx_alpha = alphas[0]
-    for c in range(1, k):
-        mx_alpha = max(mx_alpha, alphas[c])
-    semx_alpha = 0.0
-    for c in range(k):
-        semx_alpha += math.exp(alphas[c] - mx_alpha)
-    lse_alphas = math.log(semx_alpha) + mx_alpha
+    lse_alphas = log_sum_exp(alphas)
     constant = -n * d * 0.5 * math.log(2.0 * math.pi)
     prior = 0.0
     for c in range(k):
