@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from adgen.codegen.loader import BACKENDS, load_function
-from adgen.codegen.python_source import module_source
+from adgen.codegen.python_source import TAPE_MEMORY_PARAM, module_source
 from adgen.config import check_nans, verify_passes
 from adgen.cuda.elementwise import is_device_array as _is_device_array
 from adgen.errors import AdgenTypeError
@@ -120,6 +120,33 @@ def _bind_static(fn: Function, types) -> Function:
     return Function(fn.name, body, fn.loc, fn.tuple_return)
 
 
+class TapeMemory:
+    """Calls a generated derivative with the memory its tapes take (`tape_memory`), kept
+    from one call to the next, one per thread: large tapes would otherwise be new memory
+    on every call, which the operating system hands out page by page (page faults that
+    cost as much as the gradient at the benchmark's sizes). The memory grows to the
+    largest call's tapes and is kept while the transform is.
+
+    Example:
+        >>> # TapeMemory(dispatcher)(x, y)  calls  dispatcher(x, y, (arena, counters))
+    """
+
+    def __init__(self, func):
+        self.func = func
+        self.local = threading.local()
+
+    def __call__(self, *args):
+        local = self.local
+        memory = getattr(local, "memory", None)
+        if memory is None:
+            memory = local.memory = (np.empty(0), np.zeros(1, dtype=np.int64))
+        memory[1][0] = 0
+        out = self.func(*args, memory)
+        if memory[1][0] > memory[0].shape[0]:  # this call's tapes did not fit: next time
+            local.memory = (np.empty(int(memory[1][0])), memory[1])
+        return out
+
+
 class Compiled:
     """One specialization: its IR, its Python source and the compiled callable."""
 
@@ -127,6 +154,8 @@ class Compiled:
         self.ir = ir
         self.source = source
         self.func = func
+        # what adgen calls: with the tape memory it keeps for the function, where it has one
+        self.call = TapeMemory(func) if TAPE_MEMORY_PARAM in source else func
         self.base_tuple = base_tuple  # whether the transformed function returns a tuple
         self.sources = sources  # stamps of the source files it was made from
 
@@ -298,7 +327,8 @@ class Transformed:
                 source = program_source(numpy_source, name, array_variables(ir), self.atomics)
                 func = load_function(source, name + "_cuda", name, "python")
             else:
-                source = module_source(ir, name, header, self.backend, check_nans=nan_checks)
+                source = module_source(ir, name, header, self.backend, check_nans=nan_checks,
+                                       tape_memory=True)
                 func = load_function(source, name, name, self.backend)
             compiled = Compiled(ir, source, func, self._base_tuple, sources)
             self.cache[key] = compiled
@@ -372,7 +402,7 @@ class Transformed:
         return _unaliased(out, list(primal) + list(rest))
 
     def finish(self, compiled: Compiled, primal, rest):
-        func, k = compiled.func, len(self.argnums)
+        func, k = compiled.call, len(self.argnums)
         pick = self._pick
         if self.kind == "call":
             return func(*primal)

@@ -17,10 +17,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from adgen.errors import AdgenTypeError
-from adgen.ir.builder import is_tape
 from adgen.ir.function import Function
+from adgen.ir.interpret import run_op
 from adgen.ir.ops import Op, Region, walk_ops
+from adgen.ir.tapes import grown_tapes, is_tape_allocation
 from adgen.ir.types import NUMPY_DTYPES, ArrayType, scalar_of
+from adgen.transforms.entries import COUNTS_ENTRIES
 
 
 @dataclass(frozen=True)
@@ -189,6 +191,8 @@ class _Sizes:
         if v.name in self.first_index:
             return self.value(self.first_index[v.name], depth + 1)
         op = self.defining.get(v.name)
+        if op is not None and op.attr(COUNTS_ENTRIES, False) and depth <= 200:
+            return self.count(op, v, depth)
         if op is None or op.regions or depth > 200:
             return None
         if op.opcode in ("dim", "size"):
@@ -214,10 +218,29 @@ class _Sizes:
         return out
 
 
+    def count(self, op: Op, v, depth: int):
+        """The result of a loop that counts a tape's entries (`transforms/entries.py`):
+        it reads only integers known on entry to the nest, so it is run here."""
+        inside = {a.name for r in op.regions for a in r.args}
+        inside.update(r.name for o in walk_ops(op.regions[0]) for r in o.results)
+        free = {u.name: u for o in [op, *walk_ops(op.regions[0])] for u in o.operands
+                if u.name not in inside}
+        free.update({u.name: u for u in op.regions[0].yields if u.name not in inside})
+        env = {}
+        for name, u in free.items():
+            env[name] = self.value(u, depth + 1)
+            if env[name] is None:
+                return None
+        run_op(op, env)
+        for r in op.results:
+            self.env[r.name] = env[r.name]
+        return self.env[v.name]
+
+
 def _tapes(region: Region, loops: tuple):
     """(op, enclosing loop lines) for every tape allocation."""
     for op in region.ops:
-        if op.opcode == "empty" and is_tape(op.result.name):
+        if is_tape_allocation(op):
             yield op, loops
         for r in op.regions:
             inner = loops + ((op.loc.line if op.loc else None),) if op.opcode in (
@@ -225,28 +248,10 @@ def _tapes(region: Region, loops: tuple):
             yield from _tapes(r, inner)
 
 
-def _pushed(fn: Function) -> set:
-    """The arrays `push` grows: those it pushes onto, and the initial values of the loops
-    that carry them, out to the allocation (a tape of an inner loop of a nest is carried
-    through every loop around it; a checkpointed loop's snapshot tapes, which a `while`
-    loop also carries, are written in place and keep their size)."""
-    pushed = {op.operands[0].name for op in walk_ops(fn.body) if op.opcode == "push"}
-    loops = [op for op in walk_ops(fn.body) if op.opcode in ("for", "while")]
-    while True:
-        size = len(pushed)
-        for op in loops:
-            offset = 1 if op.opcode == "for" else 0
-            inits = op.operands[3:] if offset else op.operands
-            args = op.regions[-1].args[offset:]
-            pushed.update(init.name for init, arg in zip(inits, args) if arg.name in pushed)
-        if len(pushed) == size:
-            return pushed
-
-
 def tape_report(fn: Function, args, name: str | None = None) -> MemoryReport:
     """The report of a reverse-mode derivative IR `fn` for these argument values."""
     sizes = _Sizes(fn, args)
-    pushed = _pushed(fn)
+    pushed = grown_tapes(fn)
     tapes = []
     for op, loops in _tapes(fn.body, ()):
         size, *dims = op.operands

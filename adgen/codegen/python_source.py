@@ -19,14 +19,15 @@ from __future__ import annotations
 import ast
 
 from adgen.codegen.layout import Layout, plan_layout
-from adgen.ir.builder import is_tape
 from adgen.ir.function import Function
 from adgen.ir.ops import Op, Region, walk_ops
 from adgen.ir.parallel import carried_values, is_parallel
+from adgen.ir.tapes import grown_tapes, is_tape_allocation, tape_values
 from adgen.ir.types import ArrayType
 from adgen.primitives import registry
 
 INDENT = "    "
+TAPE_MEMORY_PARAM = "tape_memory=None"  # the caller's memory for the tapes (api.TapeMemory)
 _AUG = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/"}
 _REDUCE = {"add": "+", "sub": "-", "mul": "*"}
 
@@ -38,7 +39,8 @@ def _emit_attrs(op: Op) -> dict:
 
 
 class _Printer:
-    def __init__(self, fn: Function, layout: Layout, source_lines=None, backend=None):
+    def __init__(self, fn: Function, layout: Layout, source_lines=None, backend=None,
+                 tape_memory: bool = False):
         self.fn = fn
         self.backend = backend  # None: no parallel loops (check_nans)
         self.layout = layout
@@ -51,6 +53,9 @@ class _Printer:
         self.prange, self.steps = _parallel_loops(fn, layout) if backend else (set(), {})
         self.order, self.writes, self.allocated_in = _write_order(fn, layout, self.steps)
         self.written = set(self.writes)  # variables some op writes into in place
+        self.tapes = {layout.name(v) for v in _values(fn) if v.name in tape_values(fn)}
+        # tapes allocated at the top level from the memory the caller keeps between calls
+        self.pooled = _pooled_tapes(fn, layout) if tape_memory else set()
 
     # expressions ----------------------------------------------------------------------
     def expr(self, value) -> ast.expr:
@@ -134,6 +139,15 @@ class _Printer:
         self.assign(op, target, depth)
 
     def assign(self, op: Op, target: str, depth: int) -> None:
+        if id(op) in self.pooled:
+            node = registry.get("empty").emit([self.expr(v) for v in op.operands],
+                                              _emit_attrs(op))
+            shape = node.args[0]
+            if not isinstance(shape, ast.Tuple):
+                shape = ast.Tuple(elts=[shape], ctx=ast.Load())
+            self.emit(depth, f"{target} = _adgen.tape_array(tape_memory, "
+                             f"{ast.unparse(shape)}, {ast.unparse(node.keywords[0].value)})")
+            return
         if id(op) in self.steps:  # `acc += e`: the form Numba's prange reduces
             (other,) = [v for v in op.operands if v is not self.steps[id(op)]]
             self.emit(depth, f"{target} {_REDUCE[op.opcode]}= {self.text(other)}")
@@ -161,7 +175,7 @@ class _Printer:
             return True
         if base not in self.written:
             return False
-        if not is_tape(base):
+        if base not in self.tapes:
             return True
         pos, loops = self.order[id(op)]
         # a loop that allocates the tape anew on each iteration writes a new array next time
@@ -226,7 +240,8 @@ class _Printer:
             self.emit(depth + 1, "pass")
 
     def function(self, name: str) -> None:
-        params = ", ".join(p.name for p in self.fn.params)
+        params = ", ".join([p.name for p in self.fn.params]
+                           + ([TAPE_MEMORY_PARAM] if self.pooled else []))
         self.emit(0, f"def {name}({params}):")
         self.region(self.fn.body, 1)
         outs = [self.text(v) for v in self.fn.returns]
@@ -234,6 +249,23 @@ class _Printer:
             self.emit(1, "return " + (", ".join(outs) + ("," if len(outs) == 1 else "")))
         else:
             self.emit(1, f"return {outs[0]}")
+
+
+def _values(fn: Function):
+    for op in walk_ops(fn.body):
+        yield from op.results
+        for region in op.regions:
+            yield from region.args
+
+
+def _pooled_tapes(fn: Function, layout: Layout) -> set[int]:
+    """The tape allocations (op ids) that take their memory from `tape_memory`: those of
+    the function's top level (allocated once per call) that never grow and are never
+    returned (the memory is the next call's too)."""
+    grown = grown_tapes(fn)
+    returned = {layout.name(v) for v in fn.returns}
+    return {id(op) for op in fn.body.ops if is_tape_allocation(op)
+            and op.results[0].name not in grown and layout.name(op.results[0]) not in returned}
 
 
 _VIEWS = ("getitem", "transpose", "reshape", "reshape_like", "stop_gradient")
@@ -316,14 +348,15 @@ def _source_lines(fn: Function) -> dict:
     return table
 
 
-def _printed(fn: Function, name: str | None, check_nans: bool, backend: str) -> _Printer:
+def _printed(fn: Function, name: str | None, check_nans: bool, backend: str,
+             tape_memory: bool = False) -> _Printer:
     if check_nans:
         from adgen.codegen.nanguard import NanGuard, plan_checked_layout
 
         printer = _Printer(fn, plan_checked_layout(fn), _source_lines(fn))
         printer.nan_guard = NanGuard(name or fn.name)
     else:
-        printer = _Printer(fn, plan_layout(fn), _source_lines(fn), backend)
+        printer = _Printer(fn, plan_layout(fn), _source_lines(fn), backend, tape_memory)
     printer.function(name or fn.name)
     return printer
 
@@ -348,13 +381,13 @@ PARALLEL_FLAG = "__adgen_parallel__"
 
 
 def module_source(fn: Function, name: str, header: list[str], backend: str = "python",
-                  check_nans: bool = False) -> str:
+                  check_nans: bool = False, tape_memory: bool = False) -> str:
     """A whole module: header comment, imports, the user primitives it calls (bound for
     `backend`) and the function."""
     from adgen import extend
 
     head = "".join(f"# {line}\n" for line in header)
-    printer = _printed(fn, name, check_nans, backend)
+    printer = _printed(fn, name, check_nans, backend, tape_memory)
     parallel = bool(printer.prange) and backend == "numba"
     imports = PARALLEL_IMPORTS if parallel else IMPORTS
     users = extend.user_primitives_in(fn)

@@ -23,6 +23,27 @@ def push(tape, k, v):
 
 
 @register_jitable
+def tape_array(memory, shape, dtype):
+    """An uninitialized array for a tape: the next part of `memory`, the tape memory the
+    derivative's caller keeps between calls (`(float64 array, int64 counters)`: words
+    handed out this call, words needed), or a new array where `memory` is None or too
+    small (the caller then keeps a larger one for the next call: no page faults of
+    fresh memory on every call)."""
+    size = 1
+    for extent in shape:
+        size *= extent
+    if memory is None:
+        return np.empty(shape, dtype=dtype)
+    arena, used = memory
+    words = (size * np.empty(0, dtype=dtype).itemsize + 7) // 8
+    start = used[0]
+    used[0] = start + words
+    if used[0] > arena.shape[0]:
+        return np.empty(shape, dtype=dtype)
+    return arena[start:start + words].view(dtype)[:size].reshape(shape)
+
+
+@register_jitable
 def trip_count(start, stop, step):
     """len(range(start, stop, step)) without building the range."""
     if step > 0:

@@ -26,6 +26,7 @@ from __future__ import annotations
 import ast
 import re
 
+from adgen.codegen.python_source import TAPE_MEMORY_PARAM
 from adgen.errors import AdgenTypeError
 
 _ALLOC_SIZED = ("empty", "zeros", "ones", "full")  # np.<f>(shape, [fill], dtype=...)
@@ -143,6 +144,16 @@ class _Rewriter:
             return False
         path = dotted(value.func)
         kind = path[3:] if path and path.startswith("np.") else None
+        if path == "_adgen.tape_array" and len(value.args) == 3:
+            # a tape from the memory the CPU caller keeps: here, a local array as np.empty
+            value = ast.Call(func=ast.Attribute(value=ast.Name(id="np", ctx=ast.Load()),
+                                                attr="empty", ctx=ast.Load()),
+                             args=[value.args[1]],
+                             keywords=[ast.keyword(arg="dtype", value=value.args[2])])
+            shape = value.args[0]
+            if isinstance(shape, ast.Tuple) and len(shape.elts) == 1:
+                value.args = [shape.elts[0]]
+            kind = "empty"
         fill = None
         if kind in _ALLOC_SIZED:
             if not value.args:
@@ -278,6 +289,8 @@ def device_function_source(source: str, name: str, static_hint=_default_hint) ->
     out = ["@cuda.jit(device=True)"]
     for number in range(func.lineno, func.end_lineno + 1):
         line = lines[number - 1]
+        if number == func.lineno:  # a GPU thread's tapes are local arrays, not the caller's
+            line = line.replace(", " + TAPE_MEMORY_PARAM + ")", ")")
         if number in rewriter.replace:
             indent = line[:len(line) - len(line.lstrip())]
             out.extend(indent + new for new in rewriter.replace[number])

@@ -33,13 +33,9 @@ def reserve(name: str) -> None:
     _EXTRA_RESERVED.add(name)
 
 
-TAPE_SUFFIX = "_tape"  # reverse mode's tapes: <carried value>_tape, mark_tape
-_TAPE = re.compile(TAPE_SUFFIX + r"(_\d+)*$")
-
-
-def is_tape(name: str) -> bool:
-    """Whether `name` is a tape's (`x_tape`, `x_tape_2`: with NameTable's suffixes)."""
-    return _TAPE.search(name) is not None
+# reverse mode's tapes are named <carried value>_tape, mark_tape (a name only: what is a
+# tape is recorded on its allocation, adgen.ir.tapes)
+TAPE_SUFFIX = "_tape"
 
 
 class NameTable:

@@ -67,6 +67,12 @@ def _run_op(op: Op, env: dict, on_op) -> None:
         env[r.name] = v
 
 
+def run_op(op: Op, env: dict) -> None:
+    """Evaluate one op (its regions too) in `env`, a dict of names to values that
+    gains its results."""
+    _run_op(op, env, None)
+
+
 def interpret(fn: Function, *args, on_op=None):
     """Evaluate `fn` on `args` with the primitives' NumPy implementations.
 

@@ -17,7 +17,7 @@ buffer that is only copied) keeps no undo log: its overwritten elements are neve
 from __future__ import annotations
 
 from adgen.ir.function import Function
-from adgen.ir.ops import walk_ops
+from adgen.ir.ops import Op, Region, walk_ops
 from adgen.transforms.undo import SHAPE_ONLY, WRITES, Lineages
 
 # adjoint rules that read none of these operands' values (sums, differences, moves; not a
@@ -98,3 +98,98 @@ def _close(op, needed: set[str], lineages: Lineages) -> None:
         return
     if op.opcode not in SHAPE_ONLY:  # a shape is known whatever the elements are
         needed.update(v.name for v in op.operands)
+
+
+def unread_restores(rev, root: Op) -> set[int]:
+    """The writes inside loop `root` whose overwritten element the reverse sweep never
+    reads: before any op that reads the array runs again (forward), a loop overwrote the
+    whole array (`for j in range(d): q[j] = ...`). In reverse, that loop's restores come
+    after the write's and before the read, so the write needs neither tape nor restore.
+
+    Example:
+        >>> # for c in range(k):
+        >>> #     for j in range(d): q[j] = s[c, j] * x[j]      # restored: read by c - 1
+        >>> #     for j in range(d): q[j] += w[c, j] * x[j - 1]  # unread: q covered above
+        >>> #     total += q[0] * q[0]
+    """
+    found: set[int] = set()
+    defs = {r.name: op for op in walk_ops(rev.fn.body) for r in op.results}
+
+    def visit(region: Region, path: list) -> None:
+        for i, op in enumerate(region.ops):
+            here = path + [(region, i)]
+            if (op.opcode in WRITES and rev.lineages.of(op.operands[0]) in rev.logged
+                    and _covered(rev, defs, rev.lineages.of(op.operands[0]), here)):
+                found.add(id(op))
+            for sub in op.regions:
+                visit(sub, here)
+
+    for sub in root.regions:
+        visit(sub, [])
+    return found
+
+
+def _covered(rev, defs: dict, lineage: str, path: list) -> bool:
+    """Whether, going out from the write at the end of `path`, a loop overwriting all of
+    `lineage` comes before anything reading it."""
+    for region, i in reversed(path):
+        if _reads(rev, region.ops[i], lineage):
+            return False
+        for j in range(i - 1, -1, -1):
+            if _overwrites_all(rev, defs, region.ops[j], lineage):
+                return True
+            if _reads(rev, region.ops[j], lineage):
+                return False
+    return False
+
+
+def _reads(rev, op: Op, lineage: str) -> bool:
+    """Whether the reverse sweep may read elements of `lineage` written before `op`."""
+    for inner in [op, *(o for sub in op.regions for o in walk_ops(sub))]:
+        if inner.opcode in ("for", "while", "if") or inner.opcode in SHAPE_ONLY:
+            continue
+        for k, v in enumerate(inner.operands):
+            if rev.lineages.of(v) != lineage or (k == 0 and inner.opcode in WRITES):
+                continue
+            if inner.opcode == "getitem" and inner.results[0].name not in rev.needed:
+                continue
+            return True
+    return False
+
+
+def _overwrites_all(rev, defs: dict, op: Op, lineage: str) -> bool:
+    """`for j in range(n): a[j] = ...` (a write each iteration) with n the length of
+    the 1-D arrays of `lineage`."""
+    if op.opcode != "for":
+        return False
+    start, stop, step = op.operands[:3]
+    if _const(defs, start) != 0 or _const(defs, step) != 1:
+        return False
+    index = op.regions[0].args[0]
+    writes = [w for w in op.regions[0].ops if w.opcode in WRITES
+              and rev.lineages.of(w.operands[0]) == lineage and w.operands[0].type.ndim == 1
+              and len(w.operands) == 3 and w.operands[1].name == index.name
+              and w.attr("index") == ("i",)]
+    return bool(writes) and _length_of(rev, defs, stop, lineage)
+
+
+def _const(defs: dict, v):
+    op = defs.get(v.name)
+    return op.attr("value") if op is not None and op.opcode == "const" else None
+
+
+def _length_of(rev, defs: dict, n, lineage: str) -> bool:
+    """Whether `n` is the length of every array of `lineage`: its `dim`, or the size all
+    of the lineage's arrays were created with."""
+    op = defs.get(n.name)
+    if (op is not None and op.opcode == "dim" and op.attr("axis") == 0
+            and rev.lineages.of(op.operands[0]) == lineage):
+        return True
+    if any(rev.lineages.of(p) == lineage for p in rev.fn.params):
+        return False
+    created = [o for o in walk_ops(rev.fn.body)
+               if o.opcode not in WRITES + ("for", "while", "if")
+               and any(rev.lineages.of(r) == lineage for r in o.results)]
+    return bool(created) and all(o.opcode in ("empty", "zeros", "ones")
+                                 and [v.name for v in o.operands] == [n.name]
+                                 for o in created)

@@ -34,9 +34,12 @@ from dataclasses import dataclass, field
 from adgen.ir.builder import TAPE_SUFFIX
 from adgen.ir.ops import Op, Region, walk_ops
 from adgen.ir.parallel import without_parallel
+from adgen.ir.tapes import TAPE
 from adgen.ir.types import I64, ArrayType, Type
 from adgen.ir.values import Value
 from adgen.transforms.clone import fresh_value
+from adgen.transforms.entries import EntryCount
+from adgen.transforms.needed import unread_restores
 from adgen.transforms.replay import Level, unsafe_values, value_demanded
 from adgen.transforms.revolve import is_checkpointed
 from adgen.transforms.store import stored_ops
@@ -70,7 +73,9 @@ class LoopTape:
     op: Op
     parent: "LoopTape | None"
     static: bool  # entries known on entry to the nest: preallocated, else grown
+    counted: bool = False  # entries counted before the nest (a triangular loop): preallocated
     slots: tuple = ()  # carried slots taped
+    inductions: dict = field(default_factory=dict)  # integer slot -> its step (recomputed)
     stored: tuple = ()  # body values read back, never recomputed
     writes: tuple = ()  # writes of the body whose overwritten element goes on the tape
     children: list = field(default_factory=list)  # inner loops with tapes of their own
@@ -82,8 +87,21 @@ class LoopTape:
     trips: Value | None = None  # a static inner loop's trip count, computed before the nest
 
     @property
+    def preallocated(self) -> bool:
+        return self.static or self.counted
+
+    @property
     def offset(self) -> int:
         return 1 if self.op.opcode == "for" else 0
+
+    @property
+    def ancestors(self) -> list:
+        """The loops around this one, outermost first."""
+        out, t = [], self.parent
+        while t is not None:
+            out.append(t)
+            t = t.parent
+        return out[::-1]
 
     @property
     def body(self) -> Region:
@@ -103,6 +121,8 @@ class NestPlan:
     defs: dict  # name defined inside the nest -> its op
     replayed: frozenset  # ids of the loops and `if`s recomputed whole in the reverse sweep
     written: frozenset  # the tracked lineages the nest writes: the arrays it moves in time
+    invariant: frozenset = frozenset()  # names inside the nest computable before it
+    unrestored: frozenset = frozenset()  # ids of writes whose old element nothing reads
 
 
 @dataclass(eq=False)
@@ -135,13 +155,16 @@ def plan_nest(rev, root: Op) -> NestPlan | None:
             used.update(v.name for v in sub.yields)
     defs = {r.name: op for op in walk_ops_all(root) for r in op.results}
     planner = _Planner(rev, frozenset(inside), used, defs, root)
+    planner.unrestored = unread_restores(rev, root)
     try:
         tape = planner.loop(root, None, True)
     except _NotCovered:
         return None
     loops = {id(t.op): t for t in tape.subtree()}
     return NestPlan(tape, frozenset(inside), loops, defs, frozenset(planner.replayed),
-                    frozenset(rev.lineages.written_in(root)))
+                    frozenset(rev.lineages.written_in(root)),
+                    frozenset(name for name, ok in planner.memo.items() if ok),
+                    frozenset(planner.unrestored))
 
 
 def carried_by(root: Op) -> dict:
@@ -192,6 +215,7 @@ class _Planner:
         self.memo: dict[str, bool] = {}
         self.replayed: set[int] = set()  # loops and `if`s recomputed whole
         self.write_only_results: list = []  # results of inner loops that only write arrays
+        self.unrestored: set[int] = set()  # writes whose old element nothing reads
 
     def invariant(self, v: Value) -> bool:
         """Whether `v` has one value throughout the nest and can be computed before it
@@ -212,6 +236,44 @@ class _Planner:
             self.memo[v.name] = ok
         return self.memo[v.name]
 
+    def induction_step(self, body: Region, k: int) -> Value | None:
+        """The step of an integer the loop adds a constant to in every iteration (a running
+        index `t += 1`), or None. The reverse iteration k computes it as `init + k * step`
+        instead of reading it from a tape."""
+        arg = body.args[1 + k]  # (a `for` loop's body: the loop variable first)
+        if arg.type != I64:
+            return None
+        op = self.defs.get(body.yields[k].name)
+        if op is None or op.opcode != "add" or not any(o is op for o in body.ops):
+            return None
+        names = [o.name for o in op.operands]
+        if names.count(arg.name) != 1:
+            return None
+        step = op.operands[1 - names.index(arg.name)]
+        if step.name not in self.inside or self.defs[step.name].opcode == "const":
+            return step
+        return None
+
+    def countable(self, v: Value, tape: LoopTape) -> bool:
+        """Whether `v` (a bound of a loop inside `tape`) is computed from values known
+        before the nest and the loop variables of `tape` and the loops around it: then
+        the nest's entries can be counted before it runs."""
+        if self.invariant(v):
+            return True
+        if isinstance(v.type, ArrayType):
+            return False
+        op = self.defs.get(v.name)
+        for t in [*tape.ancestors, tape]:
+            if t.op.opcode == "for" and t.body.args[0].name == v.name:
+                return True
+            if op is not None and any(o is op for o in t.body.ops):
+                from adgen.primitives import registry
+
+                return (not op.regions and registry.has(op.opcode)
+                        and registry.get(op.opcode).pure and not registry.get(op.opcode).effect
+                        and all(self.countable(o, tape) for o in op.operands))
+        return False
+
     def fixed(self, v: Value) -> bool:
         """An array written in place keeps its shape: the one it has before the nest."""
         return outer_array(v, self.defs, self.carried, self.inside) is not None
@@ -227,14 +289,22 @@ class _Planner:
                  if a.name in used and rev.lineages.of(a) is None and not rev.write_only(op, a)]
         if parent is not None and any(isinstance(carried[k].type, ArrayType) for k in slots):
             raise _NotCovered  # an array rebound in an inner loop: a whole array per entry
-        tape.slots = tuple(slots)
+        if is_for:
+            for k in slots:
+                step = self.induction_step(body, k)
+                if step is not None:
+                    tape.inductions[k] = step
+        tape.slots = tuple(k for k in slots if k not in tape.inductions)
         tape.static = static and is_for and all(self.invariant(v) for v in op.operands[:3])
+        tape.counted = (not tape.static and is_for and parent is not None
+                        and parent.preallocated
+                        and all(self.countable(v, parent) for v in op.operands[:3]))
         stored = [s.results[0] for s in stored_ops(op, rev.read_nonlinearly)] if is_for else []
         children = []
         for inner in body.ops:
             if inner.opcode in ("for", "while"):
                 if rev.loop_needs_tape(inner):
-                    children.append(self.loop(inner, tape, tape.static))
+                    children.append(self.loop(inner, tape, tape.preallocated))
                     self.keep_results(inner, stored)
                 elif rev.independent(inner):
                     raise _NotCovered  # reversed from its loop variable, reading the scope
@@ -272,7 +342,8 @@ class _Planner:
         # the element a write overwrites goes on the tape (an index the reverse iteration
         # recomputes itself); a write inside an `if` is logged instead
         tape.writes = tuple(w for w in body.ops if w.opcode in WRITES
-                            and rev.lineages.of(w.operands[0]) in rev.logged)
+                            and rev.lineages.of(w.operands[0]) in rev.logged
+                            and id(w) not in self.unrestored)
         tape.children = children
         return tape
 
@@ -352,6 +423,7 @@ class NestForward:
         was = rev.nest_forward
         rev.nest_forward = True
         rev.taped_writes.update(id(w) for t in root.subtree() for w in t.writes)
+        rev.unrestored.update(self.plan.unrestored)
         try:
             counter = self.loop(root, scope, b.const(0, I64))
         finally:
@@ -370,6 +442,8 @@ class NestForward:
                 tape.trips = b.emit("trip_count", *bounds, name="n")
                 capacity[id(tape)] = b.emit("mul", capacity[id(tape.parent)], tape.trips,
                                             name="n")
+            elif tape.counted:
+                capacity[id(tape)] = EntryCount(self, scope, capacity).of(tape)
             else:
                 capacity[id(tape)] = b.const(16, I64)
             self.state[tape] = b.const(0, I64)  # where its entries start
@@ -396,9 +470,11 @@ class NestForward:
                 continue
             name = _loop_name(child)
             start = Buffer(tape, name + "_start" + TAPE_SUFFIX, I64)
-            count = Buffer(tape, name + "_count" + TAPE_SUFFIX, I64)
             self.add(tape, start, size)
-            self.add(tape, count, size)
+            count = None  # a counted loop's trip count is computed again in reverse
+            if not child.counted:
+                count = Buffer(tape, name + "_count" + TAPE_SUFFIX, I64)
+                self.add(tape, count, size)
             tape.start_buffers[id(child.op)] = (start, count)
 
     def before_nest(self, v: Value, scope) -> Value:
@@ -421,7 +497,7 @@ class NestForward:
     def add(self, tape: LoopTape, buf: Buffer, size: Value, index=None, key=None) -> None:
         dtype = buf.entry.dtype if isinstance(buf.entry, ArrayType) else buf.entry
         self.state[buf] = self.b.emit("empty", size, *buf.dims, name=buf.name,
-                                      attrs={"dtype": str(dtype)})
+                                      attrs={"dtype": str(dtype), TAPE: True})
         tape.buffers.append(buf)
         if index is not None:
             index[key] = buf
@@ -437,7 +513,7 @@ class NestForward:
         return keys
 
     def store(self, buf: Buffer, index: Value, value: Value) -> None:
-        opcode = "setitem" if buf.owner.static else "push"
+        opcode = "setitem" if buf.owner.preallocated else "push"
         self.state[buf] = self.b.emit(opcode, self.state[buf], index, value, name=buf.name)
 
     def loop(self, tape: LoopTape, scope, counter_init: Value) -> Value:
@@ -478,7 +554,7 @@ class NestForward:
                     b.loc = inner_op.loc
                     end = self.loop(child, inner, start)
                     self.state[child] = end
-                    if not child.static:
+                    if not child.static and not child.counted:
                         self.store(tape.start_buffers[id(inner_op)][1], counter,
                                    b.emit("sub", end, start, name="count"))
                 for name, buf in tape.stored_buffers.items():
@@ -533,6 +609,8 @@ def reverse_nest_loop(rev, op: Op, cts: list, adj: dict, scope) -> None:
         start, count = None, record.count
     else:
         start, count = scope.spans[id(op)]
+    if count is None:  # a counted loop: its trip count from its bounds, as forward
+        count = b.emit("trip_count", *[scope.map(v) for v in op.operands[:3]], name="count")
     loop = rev.open_reverse_loop(op, cts, adj, scope, count)
     inner, carried, inits = loop.inner, loop.carried, loop.inits
     inner.nest = record.plan
@@ -541,6 +619,13 @@ def reverse_nest_loop(rev, op: Op, cts: list, adj: dict, scope) -> None:
     for j, buf in tape.slot_buffers.items():
         inner.subst[carried[j].name] = b.emit("getitem", record.final[buf], position,
                                               name=carried[j].name)
+    for j, step in tape.inductions.items():
+        if step.name in record.plan.inside:
+            step = b.const(record.plan.defs[step.name].attr("value"), I64)
+        else:
+            step = scope.map(step)
+        inner.subst[carried[j].name] = b.emit(
+            "add", scope.map(inits[j]), b.emit("mul", loop.counter, step), name=carried[j].name)
     for j, a in enumerate(carried):
         if j not in tape.slot_buffers and rev.write_only(op, a):
             inner.subst[a.name] = scope.map(inits[j])
@@ -565,5 +650,6 @@ def reverse_nest_loop(rev, op: Op, cts: list, adj: dict, scope) -> None:
         start_buf, count_buf = tape.start_buffers[id(child.op)]
         inner.spans[id(child.op)] = (
             b.emit("getitem", record.final[start_buf], position, name="start"),
+            None if count_buf is None else
             b.emit("getitem", record.final[count_buf], position, name="count"))
     rev.close_reverse_loop(loop, adj, scope)

@@ -14,12 +14,14 @@ from adgen.transforms.simplify.cse import eliminate_common_subexpressions
 from adgen.transforms.simplify.dce import eliminate_dead_code
 from adgen.transforms.simplify.fold import fold_constants
 from adgen.transforms.simplify.hoist import hoist_loop_invariants
+from adgen.transforms.simplify.promote import promote_accumulations
 from adgen.transforms.simplify.shapes import use_shape_sources
 
 # hoist after cse: duplicates in a loop merge first; the next round's cse merges what
 # hoisting put next to an equal value outside the loop
 SIMPLIFY = (("fold", fold_constants), ("cse", eliminate_common_subexpressions),
-            ("hoist", hoist_loop_invariants), ("shapes", use_shape_sources),
+            ("hoist", hoist_loop_invariants), ("promote", promote_accumulations),
+            ("shapes", use_shape_sources),
             ("dce", eliminate_dead_code))
 
 

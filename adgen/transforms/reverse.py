@@ -43,6 +43,7 @@ from adgen.ir.builder import TAPE_SUFFIX, Builder, NameTable
 from adgen.ir.function import Function
 from adgen.ir.ops import Op, walk_ops
 from adgen.ir.parallel import PARALLEL, carried_values, is_parallel, parallel_ok, without_parallel
+from adgen.ir.tapes import TAPE
 from adgen.ir.types import I64, ArrayType, ScalarType, is_float
 from adgen.ir.values import Value
 from adgen.primitives import registry
@@ -126,6 +127,7 @@ class _Reverse:
         self.logs: dict[str, Value] = {}
         self.nest_forward = False  # inside the forward sweep of a planned nest
         self.taped_writes: set[int] = set()  # writes whose old element a nest tapes
+        self.unrestored: set[int] = set()  # writes whose old element nothing reads (nests)
         self.plans: dict = {}  # top-level loop id -> its nest plan (transforms.nest)
         # transforms.store; under memory_budget= (checkpointed loops) nothing is stored
         checkpointed = any(is_checkpointed(op) for op in walk_ops(fn.body))
@@ -166,6 +168,9 @@ class _Reverse:
                     self.plans[id(op)] = plan
         taped = {id(w) for plan in self.plans.values() for t in plan.loops.values()
                  for w in t.writes}
+        for plan in self.plans.values():
+            self.unrestored.update(plan.unrestored)
+        taped |= self.unrestored
         for lineage in sorted(self.logged):  # a log where some write is not taped
             if any(op.opcode in WRITES and id(op) not in taped
                    and self.lineages.of(op.operands[0]) == lineage for op in walk_ops(fn.body)):
@@ -244,7 +249,8 @@ class _Reverse:
         b.loc = op.loc
         if op.opcode in WRITES:
             lineage = self.lineages.of(op.operands[0])
-            if lineage in self.logged and not (self.nest_forward and id(op) in self.taped_writes):
+            if (lineage in self.logged and id(op) not in self.unrestored
+                    and not (self.nest_forward and id(op) in self.taped_writes)):
                 b.emit("log_write", self.logs[lineage],
                        *[scope.map(v) for v in op.operands[:-1]], types=())
         if not op.regions:
@@ -336,14 +342,14 @@ class _Reverse:
             if isinstance(t, ArrayType):  # a while loop's grows along its first axis
                 dims = [b.emit("dim", inits[k], attrs={"axis": d}) for d in range(t.ndim)]
                 tape_inits.append(b.emit("empty", size, *dims, name=carried[k].name + TAPE_SUFFIX,
-                                         attrs={"dtype": str(t.dtype)}))
+                                         attrs={"dtype": str(t.dtype), TAPE: True}))
             else:
-                tape_inits.append(b.emit("empty", size, attrs={"dtype": str(t)},
+                tape_inits.append(b.emit("empty", size, attrs={"dtype": str(t), TAPE: True},
                                          name=carried[k].name + TAPE_SUFFIX))
         for lineage in logged:
-            tape_inits.append(b.emit("empty", size, attrs={"dtype": "i64"}, name="mark" + TAPE_SUFFIX))
+            tape_inits.append(b.emit("empty", size, attrs={"dtype": "i64", TAPE: True}, name="mark" + TAPE_SUFFIX))
         for v in stored:
-            tape_inits.append(b.emit("empty", size, attrs={"dtype": str(v.type)},
+            tape_inits.append(b.emit("empty", size, attrs={"dtype": str(v.type), TAPE: True},
                                      name=v.name + TAPE_SUFFIX))
         regions = []
         for region in op.regions:
@@ -410,6 +416,8 @@ class _Reverse:
                 continue
             key = _state(lineage)
             if op.opcode in WRITES:
+                if id(op) in self.unrestored:
+                    continue  # nothing reads the element it overwrote (needed.unread_restores)
                 if id(op) in scope.restores:  # a nest taped the element it overwrote
                     index = [scope.map(v) for v in op.operands[1:-1]]
                     adj[key] = self.b.emit("setitem", adj[key], *index, scope.restores[id(op)],

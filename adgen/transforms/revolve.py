@@ -40,6 +40,7 @@ import numpy as np
 
 from adgen.ir.builder import TAPE_SUFFIX
 from adgen.ir.ops import Op, walk_ops
+from adgen.ir.tapes import TAPE
 from adgen.ir.types import I64, NUMPY_DTYPES, ArrayType, scalar_of
 from adgen.ir.values import Value
 from adgen.transforms.clone import clone_op, free_values, fresh_value
@@ -109,7 +110,7 @@ class _Revolve:
         zero, one = b.const(0, I64), b.const(1, I64)
         n = b.emit("trip_count", *(self.scope.map(v) for v in op.operands[:3]), name="n")
         slots = self.slot_count(n)
-        positions = b.emit("empty", slots, attrs={"dtype": "i64"},
+        positions = b.emit("empty", slots, attrs={"dtype": "i64", TAPE: True},
                            name="snapshot_step" + TAPE_SUFFIX)
         positions = b.emit("setitem", positions, zero, zero, name=positions.name)
         snapshots = [self.snapshot_array(j, slots) for j in self.stored]
@@ -148,8 +149,8 @@ class _Revolve:
         name = self.carried[j].name + "_snapshot" + TAPE_SUFFIX
         if isinstance(t, ArrayType):
             dims = [b.emit("dim", self.inits[j], attrs={"axis": d}) for d in range(t.ndim)]
-            return b.emit("empty", slots, *dims, attrs={"dtype": str(t.dtype)}, name=name)
-        return b.emit("empty", slots, attrs={"dtype": str(t)}, name=name)
+            return b.emit("empty", slots, *dims, attrs={"dtype": str(t.dtype), TAPE: True}, name=name)
+        return b.emit("empty", slots, attrs={"dtype": str(t), TAPE: True}, name=name)
 
     # the schedule ------------------------------------------------------------------------
     def chain(self, depth: Value, target: Value, state: list, snapshots: list,
