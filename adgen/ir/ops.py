@@ -67,3 +67,16 @@ def walk_ops(region: Region):
         yield op
         for sub in op.regions:
             yield from walk_ops(sub)
+
+
+def defined_in(op: Op) -> set[str]:
+    """The names `op`'s regions define: their arguments and the results of the ops in
+    them, at any depth (not `op`'s own results)."""
+    names: set[str] = set()
+    for region in op.regions:
+        names.update(a.name for a in region.args)
+        for inner in walk_ops(region):
+            names.update(r.name for r in inner.results)
+            for sub in inner.regions:
+                names.update(a.name for a in sub.args)
+    return names

@@ -32,7 +32,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from adgen.ir.builder import TAPE_SUFFIX
-from adgen.ir.ops import Op, Region, walk_ops
+from adgen.ir.ops import Op, Region, defined_in, walk_ops
 from adgen.ir.parallel import without_parallel
 from adgen.ir.tapes import TAPE
 from adgen.ir.types import I64, ArrayType, Type
@@ -141,13 +141,7 @@ def plan_nest(rev, root: Op) -> NestPlan | None:
     has a construct it does not cover."""
     if is_checkpointed(root) or rev.independent(root):
         return None
-    inside = set()
-    for region in root.regions:
-        inside.update(a.name for a in region.args)
-    for op in walk_ops_all(root):
-        inside.update(r.name for r in op.results)
-        for sub in op.regions:
-            inside.update(a.name for a in sub.args)
+    inside = defined_in(root)
     used = set()
     for op in walk_ops_all(root):
         used.update(v.name for v in op.operands)

@@ -20,7 +20,7 @@ from dataclasses import replace
 
 from adgen.ir.builder import NameTable
 from adgen.ir.function import Function
-from adgen.ir.ops import Op, Region, walk_ops
+from adgen.ir.ops import Op, Region, defined_in, walk_ops
 from adgen.ir.parallel import is_parallel
 from adgen.ir.types import BOOL, I64, ArrayType, is_float
 from adgen.ir.values import Value
@@ -64,7 +64,7 @@ class _Promoter:
 
     def loop(self, op: Op) -> list:
         body = op.regions[0]
-        inside = _defined_in(op)
+        inside = defined_in(op)
         uses = _use_counts(op)
         slots = {}
         for k, arg in enumerate(body.args[1:]):
@@ -141,17 +141,6 @@ def _accumulation(body: Region, k: int, arg: Value, inside: set, uses: dict) -> 
                 or write.operands[-1].name == arg.name):
             return []
     return chain
-
-
-def _defined_in(op: Op) -> set[str]:
-    names = set()
-    for region in op.regions:
-        names.update(a.name for a in region.args)
-        for inner in walk_ops(region):
-            names.update(r.name for r in inner.results)
-            for sub in inner.regions:
-                names.update(a.name for a in sub.args)
-    return names
 
 
 def _use_counts(op: Op) -> dict[str, int]:
