@@ -64,7 +64,8 @@ def main() -> None:
             f" less one run; warm start: the same for the first call in a new process that "
             f"finds the disk cache):\n\n"
             f"{report.compile_table(rows)}\n\nLargest relative difference from the hand-"
-            f"written adjoint's gradient: {report.errors(rows)}.\n\n"
+            f"written adjoint's gradient (adgen's of each source: from that source's own): "
+            f"{report.errors(rows)}.\n\n"
             f"![gradient time relative to the hand-written adjoint](benchmarks.png)")
     print(text)
     if not opts.no_write:

@@ -4,15 +4,22 @@ These are hand-written on purpose: they are the benchmark's baseline, the gradie
 an expert Numba user writes by hand, that adgen's generated gradients are timed
 against. adgen never uses them, and they must never be generated from adgen's output.
 
-Each `<name>_adjoint` takes exactly the objective's arguments and returns
+Each adjoint takes exactly the objective's arguments and returns
 `(value, d_arg0, d_arg1, ...)` for the problem's argnums, compiled with
 `numba.njit(cache=False, fastmath=False)`: exact IEEE arithmetic, as adgen's Numba
 backend compiles, so the comparison is of algorithms and memory traffic, not of
-reassociated floating point. Matrix and matrix-vector products go to BLAS
-(`np.dot` on contiguous arrays); everything else is explicit loops that store only
-what the reverse sweep reads. Objectives made of independent scalar recurrences
-(the logistic map, the ODE) step a block of them together, so that the adjoint is
-not bound by the latency of one chain.
+reassociated floating point.
+
+A gradient is compared with the adjoint of the same algorithm. The problem's adjoint
+(`Problem.adjoint`, e.g. `gmm_adjoint`) is that of its vectorized source: matrix and
+matrix-vector products go to BLAS (`np.dot` on contiguous arrays), everything else is
+explicit loops that store only what the reverse sweep reads, and objectives made of
+independent scalar recurrences (the logistic map, the ODE) step a block of them
+together, so that the adjoint is not bound by the latency of one chain. A loop source
+whose loops or arithmetic differ from that has its own, `<function name>_adjoint`
+(`Problem.adjoints`): its forward pass is the source's, loop for loop and operation for
+operation (no BLAS unless the source calls `np.dot`/`@`), and its reverse sweep is
+written for speed, storing what is dear to recompute and recomputing what is cheap.
 """
 
 import math
@@ -149,6 +156,214 @@ def gmm_adjoint(alphas, means, icf, x, wishart_gamma, wishart_m):
     return value, d_alphas, d_means, d_icf
 
 
+# Mirrors gmm_objective_loops: per point, every main term twice (maximum, then shifted
+# sum), row by row, exp(icf) in the loop. Stores from the second pass Q_c (x_i - mu_c)
+# and the diagonal (k x d, rewritten per point); recomputes x_i - mu_c (a subtraction).
+# The point's reverse sweep follows its forward pass (the objective sums over points).
+
+@jit
+def gmm_objective_loops_adjoint(alphas, means, icf, x, wishart_gamma, wishart_m):
+    n = x.shape[0]
+    d = x.shape[1]
+    k = alphas.shape[0]
+    n_icf = icf.shape[1]
+    comp = np.empty((k, d))                  # Q_c (x_i - mu_c), per component
+    qd = np.empty((k, d))                    # exp(log Q_c[j, j])
+    ev = np.empty(k)                         # exp(main - mx)
+    g = np.empty(d)
+    wsum = np.zeros(k)                       # sum_i of the softmax weights
+    dq = np.zeros((k, d))                    # d exp(icf[c, j]), summed over points
+    d_means = np.zeros((k, d))
+    d_icf = np.zeros_like(icf)
+    slse = 0.0
+    for i in range(n):
+        # gmm_main_term of every component, for their maximum
+        mx = -np.inf
+        for c in range(k):
+            sum_q = 0.0
+            sqnorm = 0.0
+            for j in range(d):
+                sum_q += icf[c, j]
+                v = math.exp(icf[c, j]) * (x[i, j] - means[c, j])
+                t = d + j - 1                # tril_offset(d, j, col), col = 0, 1, ...
+                for col in range(j):
+                    v += icf[c, t] * (x[i, col] - means[c, col])
+                    t += d - col - 2
+                sqnorm += v * v
+            mx = max(mx, alphas[c] + sum_q - 0.5 * sqnorm)
+        # and again, for the shifted sum, storing Q_c (x_i - mu_c) and the diagonal
+        semx = 0.0
+        for c in range(k):
+            sum_q = 0.0
+            sqnorm = 0.0
+            for j in range(d):
+                sum_q += icf[c, j]
+                q = math.exp(icf[c, j])
+                v = q * (x[i, j] - means[c, j])
+                t = d + j - 1
+                for col in range(j):
+                    v += icf[c, t] * (x[i, col] - means[c, col])
+                    t += d - col - 2
+                comp[c, j] = v
+                qd[c, j] = q
+                sqnorm += v * v
+            e = math.exp(alphas[c] + sum_q - 0.5 * sqnorm - mx)
+            ev[c] = e
+            semx += e
+        slse += math.log(semx) + mx
+        # reverse: d main[i, c] = exp(main - mx) / semx, and d sqnorm = -d main / 2;
+        # the maximum's adjoint is exactly 0 (log(sum exp(v - mx)) + mx does not depend
+        # on mx) and is dropped. The strict lower part of Q_c is walked column by column
+        # (contiguous in icf); d exp(icf[c, j]) is summed in dq, times q at the end.
+        for c in range(k):
+            wgt = ev[c] / semx
+            wsum[c] += wgt
+            for j in range(d):
+                g[j] = -wgt * comp[c, j]
+            t = d
+            for col in range(d):
+                xc = x[i, col] - means[c, col]
+                gc = g[col]
+                acc = gc * qd[c, col]
+                dq[c, col] += gc * xc
+                for row in range(col + 1, d):
+                    gr = g[row]
+                    d_icf[c, t] += gr * xc
+                    acc += gr * icf[c, t]
+                    t += 1
+                d_means[c, col] -= acc
+    # log_sum_exp(alphas)
+    mx_alpha = alphas[0]
+    for c in range(1, k):
+        mx_alpha = max(mx_alpha, alphas[c])
+    se_alpha = 0.0
+    for c in range(k):
+        se_alpha += math.exp(alphas[c] - mx_alpha)
+    lse_alphas = math.log(se_alpha) + mx_alpha
+    constant = -n * d * 0.5 * math.log(2.0 * math.pi)
+    g2 = wishart_gamma * wishart_gamma
+    prior = 0.0
+    for c in range(k):
+        frobenius = 0.0
+        sum_q = 0.0
+        dsum_q = wsum[c] - wishart_m         # d sum_j log Q_c[j, j]
+        for j in range(d):
+            q = math.exp(icf[c, j])
+            frobenius += q * q
+            sum_q += icf[c, j]
+            # through exp(icf) (main terms and prior) and the log sum
+            d_icf[c, j] = dq[c, j] * q + g2 * q * q + dsum_q
+        for t in range(d, n_icf):
+            frobenius += icf[c, t] * icf[c, t]
+            d_icf[c, t] += g2 * icf[c, t]
+        prior += 0.5 * wishart_gamma * wishart_gamma * frobenius - wishart_m * sum_q
+    prior -= k * _wishart_constant(d, wishart_gamma, wishart_m)
+    d_alphas = np.empty(k)
+    for c in range(k):
+        d_alphas[c] = wsum[c] - n * math.exp(alphas[c] - mx_alpha) / se_alpha
+    return constant + slse - n * lse_alphas + prior, d_alphas, d_means, d_icf
+
+
+# Mirrors gmm_objective_scratch: exp(icf) once into q_diags, then per point and component
+# the scratch vectors x_i - mu_c and Q_c (x_i - mu_c) (lower part scattered by columns).
+# Stores both scratch vectors of all k components (k x d, rewritten per point; nothing
+# recomputed); the point's reverse sweep follows its forward pass.
+
+@jit
+def gmm_objective_scratch_adjoint(alphas, means, icf, x, wishart_gamma, wishart_m):
+    n = x.shape[0]
+    d = x.shape[1]
+    k = alphas.shape[0]
+    n_icf = icf.shape[1]
+    q_diags = np.empty((k, d))
+    sum_qs = np.empty(k)
+    for c in range(k):
+        sum_q = 0.0
+        for j in range(d):
+            q_diags[c, j] = math.exp(icf[c, j])
+            sum_q += icf[c, j]
+        sum_qs[c] = sum_q
+    xcentered = np.empty((k, d))
+    qxcentered = np.empty((k, d))
+    main_term = np.empty(k)
+    g = np.empty(d)
+    wsum = np.zeros(k)
+    dq = np.zeros((k, d))
+    d_means = np.zeros((k, d))
+    d_icf = np.zeros_like(icf)
+    slse = 0.0
+    for i in range(n):
+        for c in range(k):
+            for j in range(d):
+                xcentered[c, j] = x[i, j] - means[c, j]
+            for j in range(d):
+                qxcentered[c, j] = q_diags[c, j] * xcentered[c, j]
+            t = d
+            for col in range(d):
+                xc = xcentered[c, col]
+                for row in range(col + 1, d):
+                    qxcentered[c, row] += icf[c, t] * xc
+                    t += 1
+            sqnorm = 0.0
+            for j in range(d):
+                sqnorm += qxcentered[c, j] * qxcentered[c, j]
+            main_term[c] = alphas[c] + sum_qs[c] - 0.5 * sqnorm
+        mx = main_term[0]
+        for c in range(1, k):
+            mx = max(mx, main_term[c])
+        semx = 0.0
+        for c in range(k):
+            e = math.exp(main_term[c] - mx)
+            main_term[c] = e
+            semx += e
+        slse += math.log(semx) + mx
+        # reverse (the maximum's adjoint is exactly 0, dropped): d main = softmax weight
+        for c in range(k):
+            wgt = main_term[c] / semx
+            wsum[c] += wgt
+            for j in range(d):
+                g[j] = -wgt * qxcentered[c, j]
+            t = d
+            for col in range(d):
+                xc = xcentered[c, col]
+                gc = g[col]
+                acc = gc * q_diags[c, col]
+                dq[c, col] += gc * xc
+                for row in range(col + 1, d):
+                    gr = g[row]
+                    d_icf[c, t] += gr * xc
+                    acc += gr * icf[c, t]
+                    t += 1
+                d_means[c, col] -= acc
+    mx_alpha = alphas[0]
+    for c in range(1, k):
+        mx_alpha = max(mx_alpha, alphas[c])
+    se_alpha = 0.0
+    for c in range(k):
+        se_alpha += math.exp(alphas[c] - mx_alpha)
+    lse_alphas = math.log(se_alpha) + mx_alpha
+    constant = -n * d * 0.5 * math.log(2.0 * math.pi)
+    g2 = wishart_gamma * wishart_gamma
+    prior = 0.0
+    for c in range(k):
+        frobenius = 0.0
+        dsum_q = wsum[c] - wishart_m         # d sum_qs[c]
+        for j in range(d):
+            q = q_diags[c, j]
+            frobenius += q * q
+            # through q_diags (main terms and prior) and sum_qs
+            d_icf[c, j] = dq[c, j] * q + g2 * q * q + dsum_q
+        for t in range(d, n_icf):
+            frobenius += icf[c, t] * icf[c, t]
+            d_icf[c, t] += g2 * icf[c, t]
+        prior += 0.5 * wishart_gamma * wishart_gamma * frobenius - wishart_m * sum_qs[c]
+    prior -= k * _wishart_constant(d, wishart_gamma, wishart_m)
+    d_alphas = np.empty(k)
+    for c in range(k):
+        d_alphas[c] = wsum[c] - n * math.exp(alphas[c] - mx_alpha) / se_alpha
+    return constant + slse - n * lse_alphas + prior, d_alphas, d_means, d_icf
+
+
 # --- LSTM ------------------------------------------------------------------------
 
 @jit
@@ -270,6 +485,111 @@ def lstm_adjoint(main_params, extra_params, state, sequence):
     return value, d_main, d_extra, d_state
 
 
+# Mirrors lstm_objective_loops: per step, unit by unit, all layers of the unit (unit loop
+# outside), loss gold_pred - gold_sum log(sum_exp + 2). Stores one record per (step,
+# unit, layer), contiguous for both sweeps: the gates and tanh(cell) (transcendental),
+# the old hidden state and cell and the layer's input; recomputes nothing.
+
+@jit
+def lstm_objective_loops_adjoint(main_params, extra_params, state, sequence):
+    n_layers = main_params.shape[0] // 2
+    c = sequence.shape[0]
+    b = sequence.shape[1]
+    steps = c - 1
+    tape = np.empty((steps, b, n_layers, 8))  # f, ingate, o, change, tanh cell, h, cell, inp
+    probs = np.empty((steps, b))             # exp(ypred) / (sum exp + 2)
+    gold_sums = np.empty(steps)
+    s = state.copy()
+    total = 0.0
+    for t in range(steps):
+        sum_exp = 0.0
+        gold_pred = 0.0
+        gold_sum = 0.0
+        for i in range(b):
+            inp = sequence[t, i] * extra_params[0, i]
+            for layer in range(n_layers):
+                w = 2 * layer
+                h_old = s[w, i]
+                c_old = s[w + 1, i]
+                f = 1.0 / (1.0 + math.exp(-(inp * main_params[w, i] + main_params[w + 1, i])))
+                g = 1.0 / (1.0 + math.exp(-(h_old * main_params[w, b + i]
+                                            + main_params[w + 1, b + i])))
+                o = 1.0 / (1.0 + math.exp(-(inp * main_params[w, 2 * b + i]
+                                            + main_params[w + 1, 2 * b + i])))
+                z = math.tanh(h_old * main_params[w, 3 * b + i] + main_params[w + 1, 3 * b + i])
+                cell = c_old * f + g * z
+                tcell = math.tanh(cell)
+                tape[t, i, layer, 0] = f
+                tape[t, i, layer, 1] = g
+                tape[t, i, layer, 2] = o
+                tape[t, i, layer, 3] = z
+                tape[t, i, layer, 4] = tcell
+                tape[t, i, layer, 5] = h_old
+                tape[t, i, layer, 6] = c_old
+                tape[t, i, layer, 7] = inp
+                s[w + 1, i] = cell
+                inp = o * tcell
+                s[w, i] = inp
+            ypred = inp * extra_params[1, i] + extra_params[2, i]
+            e = math.exp(ypred)
+            probs[t, i] = e
+            sum_exp += e
+            gold_pred += sequence[t + 1, i] * ypred
+            gold_sum += sequence[t + 1, i]
+        total += gold_pred - gold_sum * math.log(sum_exp + 2.0)
+        inv = 1.0 / (sum_exp + 2.0)
+        for i in range(b):
+            probs[t, i] *= inv
+        gold_sums[t] = gold_sum
+    scale = -1.0 / (steps * b)
+
+    d_main = np.zeros_like(main_params)
+    d_extra = np.zeros_like(extra_params)
+    dh = np.zeros((b, n_layers))             # adjoints of the state carried back in time
+    dc = np.zeros((b, n_layers))
+    top = n_layers - 1
+    for t in range(steps - 1, -1, -1):
+        for i in range(b):
+            dy = scale * (sequence[t + 1, i] - gold_sums[t] * probs[t, i])
+            d_extra[1, i] += dy * (tape[t, i, top, 2] * tape[t, i, top, 4])
+            d_extra[2, i] += dy
+            dx = dy * extra_params[1, i]     # adjoint of the layer's output
+            for layer in range(top, -1, -1):
+                w = 2 * layer
+                f = tape[t, i, layer, 0]
+                g = tape[t, i, layer, 1]
+                o = tape[t, i, layer, 2]
+                z = tape[t, i, layer, 3]
+                tcell = tape[t, i, layer, 4]
+                h_old = tape[t, i, layer, 5]
+                c_old = tape[t, i, layer, 6]
+                inp = tape[t, i, layer, 7]
+                dhn = dh[i, layer] + dx
+                dcn = dc[i, layer] + dhn * o * (1.0 - tcell * tcell)
+                dpf = dcn * c_old * f * (1.0 - f)
+                dpi = dcn * z * g * (1.0 - g)
+                dpo = dhn * tcell * o * (1.0 - o)
+                dpc = dcn * g * (1.0 - z * z)
+                d_main[w, i] += dpf * inp
+                d_main[w + 1, i] += dpf
+                d_main[w, b + i] += dpi * h_old
+                d_main[w + 1, b + i] += dpi
+                d_main[w, 2 * b + i] += dpo * inp
+                d_main[w + 1, 2 * b + i] += dpo
+                d_main[w, 3 * b + i] += dpc * h_old
+                d_main[w + 1, 3 * b + i] += dpc
+                dc[i, layer] = dcn * f
+                dh[i, layer] = dpi * main_params[w, b + i] + dpc * main_params[w, 3 * b + i]
+                dx = dpf * main_params[w, i] + dpo * main_params[w, 2 * b + i]
+            d_extra[0, i] += dx * sequence[t, i]
+    d_state = np.empty_like(state)
+    for layer in range(n_layers):
+        for i in range(b):
+            d_state[2 * layer, i] = dh[i, layer]
+            d_state[2 * layer + 1, i] = dc[i, layer]
+    return -total / (steps * b), d_main, d_extra, d_state
+
+
 # --- MLP -------------------------------------------------------------------------
 
 @jit
@@ -318,6 +638,84 @@ def mlp_adjoint(W1, b1, W2, b2, X, Y):
     return value, dW1, db1, dW2, db2
 
 
+# Mirrors mlp_loops: per example, each logit recomputes the hidden layer (C times, W1
+# read by columns, no BLAS), online softmax. Stores the example's logits and hidden units
+# and d pre-activation (n x h): the C adjoints of the identical hidden units are summed,
+# one hidden layer back, not C; d W1 = X^T d pre at the end, by rows (a row stays in L1).
+
+@jit
+def _mlp_logit(W1, b1, W2, b2, X, i, c, hid):
+    """mlp_logit(W1, b1, W2, b2, X, i, c), storing tanh of the hidden units in hid."""
+    d = W1.shape[0]
+    h = W1.shape[1]
+    z = b2[c]
+    for k in range(h):
+        a = b1[k]
+        for j in range(d):
+            a += X[i, j] * W1[j, k]
+        t = math.tanh(a)
+        hid[k] = t
+        z += t * W2[k, c]
+    return z
+
+
+@jit
+def mlp_loops_adjoint(W1, b1, W2, b2, X, Y):
+    n = X.shape[0]
+    d = W1.shape[0]
+    h = W1.shape[1]
+    n_classes = W2.shape[1]
+    zs = np.empty(n_classes)
+    dz = np.empty(n_classes)
+    hid = np.empty(h)
+    da = np.empty((n, h))                    # d pre-activation of the hidden units
+    dW1 = np.zeros_like(W1)
+    db1 = np.zeros(h)
+    dW2 = np.zeros_like(W2)
+    db2 = np.zeros(n_classes)
+    inv_n = 1.0 / n
+    total = 0.0
+    for i in range(n):
+        z = _mlp_logit(W1, b1, W2, b2, X, i, 0, hid)
+        zs[0] = z
+        mx = z
+        s = 1.0
+        gold = Y[i, 0] * z
+        weight = Y[i, 0]
+        for c in range(1, n_classes):
+            z = _mlp_logit(W1, b1, W2, b2, X, i, c, hid)
+            zs[c] = z
+            if z > mx:
+                s = s * math.exp(mx - z) + 1.0
+                mx = z
+            else:
+                s += math.exp(z - mx)
+            gold += Y[i, c] * z
+            weight += Y[i, c]
+        lse = mx + math.log(s)
+        total += gold - weight * lse
+        # reverse: d logit c = (weight softmax_c - Y[i, c]) / n
+        for c in range(n_classes):
+            g = (weight * math.exp(zs[c] - lse) - Y[i, c]) * inv_n
+            dz[c] = g
+            db2[c] += g
+        for k in range(h):
+            t = hid[k]
+            acc = 0.0
+            for c in range(n_classes):
+                dW2[k, c] += dz[c] * t
+                acc += dz[c] * W2[k, c]
+            a = acc * (1.0 - t * t)
+            da[i, k] = a
+            db1[k] += a
+    for j in range(d):
+        for i in range(n):
+            xij = X[i, j]
+            for k in range(h):
+                dW1[j, k] += xij * da[i, k]
+    return -total / n, dW1, db1, dW2, db2
+
+
 # --- logistic map ------------------------------------------------------------------
 
 LANES_LOGISTIC = 32    # orbits advanced together: 32 x steps of tape stays in L2
@@ -359,6 +757,36 @@ def logistic_map_adjoint(r, x0, steps):
     d_r = 0.0
     for q in range(B):
         d_r += drs[q]
+    return total / n, d_r, d_x0
+
+
+# Mirrors logistic_map_loops: one orbit at a time, its steps a chain of dependent
+# multiplies (no block of orbits stepped together). Stores the orbit's states (steps
+# floats, in L1: the map cannot be run backwards, recomputing would be quadratic); the
+# reverse sweep's two chains, d x and d r, overlap.
+
+@jit
+def logistic_map_loops_adjoint(r, x0, steps):
+    n = x0.shape[0]
+    tape = np.empty(steps)
+    d_x0 = np.empty(n)
+    inv_n = 1.0 / n
+    total = 0.0
+    d_r = 0.0
+    for i in range(n):
+        x = x0[i]
+        for t in range(steps):
+            tape[t] = x
+            x = r * x * (1.0 - x)
+        total += x
+        g = inv_n
+        dr = 0.0
+        for t in range(steps - 1, -1, -1):
+            xt = tape[t]
+            dr += g * (xt * (1.0 - xt))
+            g *= r * (1.0 - 2.0 * xt)
+        d_x0[i] = g
+        d_r += dr
     return total / n, d_r, d_x0
 
 
@@ -499,6 +927,131 @@ def lotka_volterra_adjoint(theta, u0, v0, dt, steps):
     return total / n, d_theta, d_u0, d_v0
 
 
+# Mirrors lotka_volterra_loops: one orbit at a time, all its RK4 steps (no block of
+# orbits). Stores only the state at the start of each step (2 x steps floats, in L1) and
+# recomputes the step's stages in the reverse sweep: they are off the adjoint's chain of
+# dependences and overlap it. d theta is summed in registers per orbit.
+
+@jit
+def lotka_volterra_loops_adjoint(theta, u0, v0, dt, steps):
+    a = theta[0]
+    b = theta[1]
+    c = theta[2]
+    d = theta[3]
+    n = u0.shape[0]
+    h2 = 0.5 * dt
+    h6 = dt / 6.0
+    tu = np.empty(steps)
+    tv = np.empty(steps)
+    d_u0 = np.empty(n)
+    d_v0 = np.empty(n)
+    da = 0.0
+    db = 0.0
+    dc = 0.0
+    dd = 0.0
+    total = 0.0
+    for i in range(n):
+        u = u0[i]
+        v = v0[i]
+        for t in range(steps):
+            tu[t] = u
+            tv[t] = v
+            k1u = a * u - b * u * v
+            k1v = c * u * v - d * v
+            u2 = u + h2 * k1u
+            v2 = v + h2 * k1v
+            k2u = a * u2 - b * u2 * v2
+            k2v = c * u2 * v2 - d * v2
+            u3 = u + h2 * k2u
+            v3 = v + h2 * k2v
+            k3u = a * u3 - b * u3 * v3
+            k3v = c * u3 * v3 - d * v3
+            u4 = u + dt * k3u
+            v4 = v + dt * k3v
+            k4u = a * u4 - b * u4 * v4
+            k4v = c * u4 * v4 - d * v4
+            u = u + h6 * (k1u + 2.0 * k2u + 2.0 * k3u + k4u)
+            v = v + h6 * (k1v + 2.0 * k2v + 2.0 * k3v + k4v)
+        total += (u - 1.0) ** 2 + (v - 1.0) ** 2
+        gu = 2.0 * (u - 1.0) / n
+        gv = 2.0 * (v - 1.0) / n
+        pa = 0.0
+        pb = 0.0
+        pc = 0.0
+        pd = 0.0
+        for t in range(steps - 1, -1, -1):
+            u = tu[t]
+            v = tv[t]
+            k1u = a * u - b * u * v
+            k1v = c * u * v - d * v
+            u2 = u + h2 * k1u
+            v2 = v + h2 * k1v
+            k2u = a * u2 - b * u2 * v2
+            k2v = c * u2 * v2 - d * v2
+            u3 = u + h2 * k2u
+            v3 = v + h2 * k2v
+            k3u = a * u3 - b * u3 * v3
+            k3v = c * u3 * v3 - d * v3
+            u4 = u + dt * k3u
+            v4 = v + dt * k3v
+            # stage adjoints, last stage first: each stage's (gku, gkv) goes through
+            # the right-hand side f(us, vs) to (gsu, gsv) and to theta
+            gku = h6 * gu
+            gkv = h6 * gv
+            uv = u4 * v4
+            pa += gku * u4
+            pb += gku * uv
+            pc += gkv * uv
+            pd += gkv * v4
+            gsu = gku * (a - b * v4) + gkv * c * v4
+            gsv = gkv * (c * u4 - d) - gku * b * u4
+            nu = gu + gsu                    # u4 = u + dt k3: to u and to k3
+            nv = gv + gsv
+            gku = 2.0 * h6 * gu + dt * gsu
+            gkv = 2.0 * h6 * gv + dt * gsv
+            uv = u3 * v3
+            pa += gku * u3
+            pb += gku * uv
+            pc += gkv * uv
+            pd += gkv * v3
+            gsu = gku * (a - b * v3) + gkv * c * v3
+            gsv = gkv * (c * u3 - d) - gku * b * u3
+            nu += gsu
+            nv += gsv
+            gku = 2.0 * h6 * gu + h2 * gsu
+            gkv = 2.0 * h6 * gv + h2 * gsv
+            uv = u2 * v2
+            pa += gku * u2
+            pb += gku * uv
+            pc += gkv * uv
+            pd += gkv * v2
+            gsu = gku * (a - b * v2) + gkv * c * v2
+            gsv = gkv * (c * u2 - d) - gku * b * u2
+            nu += gsu
+            nv += gsv
+            gku = h6 * gu + h2 * gsu
+            gkv = h6 * gv + h2 * gsv
+            uv = u * v
+            pa += gku * u
+            pb += gku * uv
+            pc += gkv * uv
+            pd += gkv * v
+            gu = nu + gku * (a - b * v) + gkv * c * v
+            gv = nv + gkv * (c * u - d) - gku * b * u
+        d_u0[i] = gu
+        d_v0[i] = gv
+        da += pa
+        db -= pb
+        dc += pc
+        dd -= pd
+    d_theta = np.empty(4)
+    d_theta[0] = da
+    d_theta[1] = db
+    d_theta[2] = dc
+    d_theta[3] = dd
+    return total / n, d_theta, d_u0, d_v0
+
+
 # --- logistic regression -----------------------------------------------------------
 
 @jit
@@ -526,6 +1079,41 @@ def logistic_regression_adjoint(w, b, X, y, lam):
     d_w = np.dot(z, X)
     penalty = 0.0
     for j in range(dim):
+        penalty += w[j] * w[j]
+        d_w[j] += lam * w[j]
+    return total / n + 0.5 * lam * penalty, d_w, d_b
+
+
+# Mirrors logistic_regression_loops: per example x_i . w as a scalar chain from b, then
+# the stable softplus (no BLAS). Stores nothing: fused, the example's gradient is
+# scattered into d_w while its row of X is still in L1.
+
+@jit
+def logistic_regression_loops_adjoint(w, b, X, y, lam):
+    n = X.shape[0]
+    d = X.shape[1]
+    d_w = np.zeros(d)
+    d_b = 0.0
+    inv_n = 1.0 / n
+    total = 0.0
+    for i in range(n):
+        z = b
+        for j in range(d):
+            z += X[i, j] * w[j]
+        t = -y[i] * z
+        e = math.exp(-abs(t))
+        total += max(t, 0.0) + math.log1p(e)
+        # d softplus(t) / dt = sigmoid(t), from the same exp(-|t|)
+        if t >= 0.0:
+            s = 1.0 / (1.0 + e)
+        else:
+            s = e / (1.0 + e)
+        gz = -y[i] * s * inv_n
+        d_b += gz
+        for j in range(d):
+            d_w[j] += gz * X[i, j]
+    penalty = 0.0
+    for j in range(d):
         penalty += w[j] * w[j]
         d_w[j] += lam * w[j]
     return total / n + 0.5 * lam * penalty, d_w, d_b

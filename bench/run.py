@@ -1,5 +1,6 @@
-"""Measure every problem: primal, adgen's gradients, the hand-written adjoint and the
-reference tools, each gradient checked against the hand-written adjoint first."""
+"""Measure every problem: primal, adgen's gradients, the hand-written adjoints and the
+reference tools, each gradient checked against a hand-written adjoint's first (adgen's
+gradient of a source against that source's own hand-written adjoint)."""
 
 from __future__ import annotations
 
@@ -31,16 +32,20 @@ def max_relative_error(grads, expected) -> float:
     return worst
 
 
-def _hand_adjoint(problem: Problem):
+def _hand_adjoint(name: str):
     from bench import adjoints
 
-    return getattr(adjoints, problem.adjoint)
+    return getattr(adjoints, name)
 
 
 def measure(problem: Problem, quick: bool, tools=TOOLS, log=print) -> dict:
     """One row of the table: seconds per call (medians) and compile seconds, for the
     NumPy primal (the first source), and for every source its Numba primal
-    (`numba_<label>`) and adgen's gradient (`adgen_<label>`); `sources` lists the labels.
+    (`numba_<label>`), adgen's gradient (`adgen_<label>`) and its own hand-written
+    adjoint (`hand_<label>`; `hand_adjoints` names them); `sources` lists the labels.
+    `hand` is the problem's own adjoint (of the vectorized source), which the
+    reference tools' gradients are checked against. A hand-written adjoint that
+    several sources share is timed once, its time given to each of them.
 
     Everything is compiled and checked first; then the contenders are timed in
     interleaved rounds (each round times every one of them), and each gets the
@@ -62,10 +67,22 @@ def measure(problem: Problem, quick: bool, tools=TOOLS, log=print) -> dict:
             row[f"numba_{label}"] = None
             row["notes"].append(f"Numba does not compile the {label} primal "
                                 f"({type(exc).__name__})")
-    adjoint = _hand_adjoint(problem)
-    row["hand_compile"], out = first_call(adjoint, *args)
-    expected = out[1:]
-    contenders["hand"] = adjoint
+    # the hand-written adjoints: the problem's ("hand") and each source's own, every
+    # distinct one compiled, run and timed once
+    row["hand_adjoints"] = {label: problem.hand_adjoint(label) for label in labels}
+    timed = {problem.adjoint: "hand"}       # adjoint name -> its contender's key
+    for label in labels:
+        timed.setdefault(problem.hand_adjoint(label), f"hand_{label}")
+    compiled, outputs = {}, {}
+    for name, key in timed.items():
+        adjoint = _hand_adjoint(name)
+        compiled[name], out = first_call(adjoint, *args)
+        outputs[name] = out[1:]
+        contenders[key] = adjoint
+    row["hand_compile"] = compiled[problem.adjoint]
+    expected = outputs[problem.adjoint]
+    for label in labels:
+        row[f"hand_{label}_compile"] = compiled[problem.hand_adjoint(label)]
     for label in labels:
         try:
             g = adgen.grad(problem.function(label), argnums=problem.argnums, backend="numba")
@@ -77,7 +94,8 @@ def measure(problem: Problem, quick: bool, tools=TOOLS, log=print) -> dict:
                                 f"({type(exc).__name__}" + (f": {message})" if message else ")"))
             log(f"  adgen {label}: {row['notes'][-1]}")
             continue
-        row[f"adgen_{label}_error"] = max_relative_error(grads, expected)
+        row[f"adgen_{label}_error"] = max_relative_error(
+            grads, outputs[problem.hand_adjoint(label)])
         contenders[f"adgen_{label}"] = g
         log(f"  adgen {label}: compile {row[f'adgen_{label}_compile']:.1f} s")
     for tool in tools:
@@ -95,6 +113,8 @@ def measure(problem: Problem, quick: bool, tools=TOOLS, log=print) -> dict:
     for name, values in medians.items():
         row[name] = statistics.median(values)
         log(f"  {name}: {row[name] * 1e3:.3f} ms")
+    for label in labels:                     # each source: its own adjoint's time
+        row[f"hand_{label}"] = row[timed[problem.hand_adjoint(label)]]
     return row
 
 

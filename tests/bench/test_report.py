@@ -34,7 +34,29 @@ def test_every_source_has_its_own_ratios():
     assert np.isclose(vec["vs_hand"], 1.5) and np.isclose(vec["vs_primal"], 3.0)
     assert np.isclose(vec["jax_speedup"], 20 / 6)
     assert np.isclose(loops["vs_hand"], 1.25) and loops["vs_primal"] is None  # no primal
+    assert vec["hand"] == loops["hand"] == 4e-3       # no adjoint of their own: the problem's
     assert report.derived(row(jax=None))[0]["jax_speedup"] is None
+
+
+def test_every_source_is_divided_by_its_own_hand_adjoint():
+    """A source with an adjoint of its own algorithm: its line gives that adjoint's time
+    and divides by it; the other sources keep theirs (no "best of" the adjoints)."""
+    r = row(hand_vectorized=4e-3, hand_loops=2e-3, hand_vectorized_compile=0.3,
+            hand_loops_compile=0.8)
+    vec, loops = report.derived(r)
+    assert vec["hand"] == 4e-3 and np.isclose(vec["vs_hand"], 1.5)
+    assert loops["hand"] == 2e-3 and np.isclose(loops["vs_hand"], 2.5)
+    lines = report.table([r]).splitlines()
+    cells = [[c.strip() for c in line.strip("|").split("|")] for line in lines[2:]]
+    assert cells[0][6:] == ["vectorized", "2", "4", "6", "1.50", "3.00", "3.33"]
+    assert cells[1][6:] == ["loops", "n/a", "2", "5", "2.50", "n/a", "4.00"]
+    compile_lines = report.compile_table([r]).splitlines()[2:]
+    assert "| vectorized | 1.50 / 0.20 | 0.30 | 0.40 |" in compile_lines[0]
+    assert "| loops | 0.50 / 0.10 | 0.80 |  |" in compile_lines[1]
+    # the first call less one run, for each source's adjoint as for the problem's
+    done = run.compile_only(dict(r))
+    assert np.isclose(done["hand_loops_compile"], 0.8 - 2e-3)
+    assert np.isclose(done["hand_compile"], 0.3 - 4e-3)
 
 
 def test_more_sources_and_a_source_adgen_does_not_differentiate():
@@ -50,9 +72,9 @@ def test_more_sources_and_a_source_adgen_does_not_differentiate():
     lines = report.table([r]).splitlines()[2:]
     assert len(lines) == 3
     cells = [[c.strip() for c in line.strip("|").split("|")] for line in lines]
-    assert cells[0][7:] == ["slices", "1", "n/a", "n/a", "n/a", "n/a"]
-    assert cells[1][:7] == [""] * 7                       # the problem's cells once
-    assert cells[1][7:] == ["swap", "0.5", "2", "0.50", "4.00", "10.00"]
+    assert cells[0][6:] == ["slices", "1", "4", "n/a", "n/a", "n/a", "n/a"]
+    assert cells[1][:6] == [""] * 6                       # the problem's cells once
+    assert cells[1][6:] == ["swap", "0.5", "4", "2", "0.50", "4.00", "10.00"]
     compile_lines = report.compile_table([r]).splitlines()[2:]
     assert [c.strip() for c in compile_lines[0].strip("|").split("|")][1:3] == ["slices", "n/a"]
     assert "| swap | 0.70 / 0.05 |" in compile_lines[1]
@@ -63,10 +85,10 @@ def test_table_rows_hold_the_numbers():
     lines = text.splitlines()
     assert len(lines) == 4                                    # head, rule, two sources
     cells = [c.strip() for c in lines[2].strip("|").split("|")]
-    assert cells[:7] == ["toy n=3", "loop", "4", "4", "20", "n/a", "100"]
-    assert cells[7:] == ["vectorized", "2", "6", "1.50", "3.00", "3.33"]
+    assert cells[:6] == ["toy n=3", "loop", "4", "20", "n/a", "100"]
+    assert cells[6:] == ["vectorized", "2", "4", "6", "1.50", "3.00", "3.33"]
     cells = [c.strip() for c in lines[3].strip("|").split("|")]
-    assert cells[7:] == ["loops", "n/a", "5", "1.25", "n/a", "4.00"]
+    assert cells[6:] == ["loops", "n/a", "4", "5", "1.25", "n/a", "4.00"]
     assert "| vectorized | 1.50 / 0.20 |" in report.compile_table([row()])
     assert report.errors([row()]) == "adgen_vectorized 1.0e-15, jax 3.0e-15"
 
@@ -78,7 +100,8 @@ def test_rows_saved_before_sources_were_listed_render(tmp_path):
     saved = json.loads((ROOT / "bench" / "results.json").read_text())["rows"]
     rows = [run.compile_only(dict(r)) for r in saved]
     rows.append(row(sources=["a", "b", "c"], numba_a=1e-3, adgen_a=2e-3, numba_b=None,
-                    adgen_b=None, numba_c=1e-3, adgen_c=3e-3))
+                    adgen_b=None, numba_c=1e-3, adgen_c=3e-3, hand_a=4e-3, hand_b=4e-3,
+                    hand_c=1e-3, hand_c_compile=0.5))
     for text in (report.table(rows), report.compile_table(rows)):
         assert len(text.splitlines()) == 2 + sum(len(report.sources(r)) for r in rows)
     pytest.importorskip("matplotlib")
@@ -113,3 +136,59 @@ def test_max_relative_error():
 def test_the_benchmark_document_has_its_markers():
     text = (ROOT / "docs" / "BENCHMARKS.md").read_text()
     assert text.count(report.BEGIN) == 1 and text.count(report.END) == 1
+
+
+def test_measure_times_each_sources_own_hand_adjoint(monkeypatch):
+    """run.measure's bookkeeping, with every compile and timing stubbed: each source gets
+    its own adjoint's time and compile time (an adjoint that two sources share is timed
+    once), and adgen's gradient of a source is checked against that source's adjoint."""
+    from types import SimpleNamespace
+
+    from bench import adjoints
+    from bench.problems import Problem
+
+    def objective(x):
+        return float(np.sum(x * x))
+
+    def gradient(x):
+        return (2.0 * x,)
+
+    def hand(x):
+        return (objective(x), 2.0 * x)
+
+    def hand_loops(x):
+        return (objective(x), 2.0 * x * (1.0 + 1e-9))   # another algorithm's rounding
+
+    module = SimpleNamespace(vec=objective, loops=objective, idiom=objective)
+    problem = Problem("toy", "toy n=3", module,
+                      (("vectorized", "vec"), ("loops", "loops"), ("idiom", "idiom")), (0,),
+                      "loop", lambda small: (np.arange(1.0, 4.0),), "toy_adjoint",
+                      {"loops": "toy_loops_adjoint"})
+    assert problem.hand_adjoint("idiom") == "toy_adjoint"
+    monkeypatch.setattr(adjoints, "toy_adjoint", hand, raising=False)
+    monkeypatch.setattr(adjoints, "toy_loops_adjoint", hand_loops, raising=False)
+    times = {hand: 1e-3, hand_loops: 3e-3, objective: 5e-4}
+    timed = []
+
+    def fake_median(fn, *args, **kwargs):
+        timed.append(fn)
+        return times.get(fn, 7e-3)
+
+    monkeypatch.setattr(run.adgen, "grad", lambda f, argnums, backend: gradient)
+    monkeypatch.setattr(run, "njit_module_function", lambda module, name: getattr(module, name))
+    monkeypatch.setattr(run, "first_call", lambda fn, *args: (times.get(fn, 0.0) + 0.25,
+                                                              fn(*args)))
+    monkeypatch.setattr(run, "median_time", fake_median)
+    r = run.measure(problem, quick=True, tools=(), log=lambda *a: None)
+    assert r["hand_adjoints"] == {"vectorized": "toy_adjoint", "loops": "toy_loops_adjoint",
+                                  "idiom": "toy_adjoint"}
+    assert r["hand"] == r["hand_vectorized"] == r["hand_idiom"] == 1e-3
+    assert r["hand_loops"] == 3e-3
+    assert timed.count(hand) == timed.count(hand_loops) == 2     # once per round, each
+    assert r["hand_loops_compile"] == 3e-3 + 0.25 and r["hand_idiom_compile"] == 1e-3 + 0.25
+    assert r["adgen_vectorized_error"] == 0.0 and r["adgen_idiom_error"] == 0.0
+    assert np.isclose(r["adgen_loops_error"], 1e-9 / (1.0 + 1e-9))
+    d = {x["source"]: x for x in report.derived(run.compile_only(r))}
+    assert np.isclose(d["loops"]["vs_hand"], 7e-3 / 3e-3)
+    assert np.isclose(d["idiom"]["vs_hand"], 7.0) and np.isclose(d["vectorized"]["vs_hand"], 7.0)
+    assert np.isclose(r["hand_loops_compile"], 0.25)
