@@ -139,9 +139,10 @@ def test_long_loops_under_budgets_far_below_two_levels(name, snapshots):
         np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-300)
     report = adgen.memory_report(g, *args)
     assert report.peak_bytes <= budget
-    assert all(t.entries == snapshots for t in report.tapes if not t.loops)
+    assert all(t.entries == snapshots for t in report.tapes if "snapshot" in t.name)
     # every allocation is in the report: the snapshots once, an inner loop's tape once
-    # per reverse step
+    # (its size is the same in every reverse step: allocated before the loop) or, inside
+    # a loop, once per reverse step
     expected = Counter()
     for t in report.tapes:
         expected[t.bytes] += 1000 if t.loops else 1

@@ -41,6 +41,7 @@ from dataclasses import replace
 
 from adgen.ir.function import Function
 from adgen.ir.ops import Op, Region, walk_ops
+from adgen.ir.tapes import grown_tapes, is_tape_allocation
 from adgen.ir.types import ArrayType, is_float
 from adgen.primitives import registry
 
@@ -73,9 +74,16 @@ def _cannot_raise(op: Op) -> bool:
     return op.opcode in _SAFE_SCALAR
 
 
-def _movable(op: Op, runs: bool, pinned: set[str]) -> bool:
+def _movable(op: Op, runs: bool, pinned: set[str], fixed_tapes=frozenset(),
+             consts=None) -> bool:
     """Whether `op` may be computed once instead of on each iteration (`runs`: the loop
     region surely runs at least once)."""
+    if is_tape_allocation(op):
+        # every entry is written before it is read, in the iteration that allocates it,
+        # and its size is a trip count (never negative): one allocation serves them all
+        return op.results[0].name in fixed_tapes
+    if op.opcode == "trip_count" and (consts or {}).get(op.operands[2].name) not in (None, 0):
+        return True  # a constant step other than 0: it cannot raise
     if op.regions or op.opcode == "undef":
         return False
     prim = registry.get(op.opcode)
@@ -122,23 +130,25 @@ def _split(region: Region, movable) -> tuple[list[Op], tuple[Op, ...]]:
     return moved, tuple(kept)
 
 
-def _hoist_from_loop(loop: Op, consts: dict, pinned: set[str]) -> tuple[list[Op], Op]:
+def _hoist_from_loop(loop: Op, consts: dict, pinned: set[str],
+                     fixed_tapes: set[str]) -> tuple[list[Op], Op]:
     hoisted, regions = [], []
     for sub in loop.regions:
         runs = _runs_at_least_once(loop, sub, consts)
-        moved, kept = _split(sub, lambda op: _movable(op, runs, pinned))
+        moved, kept = _split(sub, lambda op: _movable(op, runs, pinned, fixed_tapes, consts))
         hoisted += moved
         regions.append(Region(sub.args, kept, sub.yields))
     return hoisted, replace(loop, regions=tuple(regions))
 
 
-def _region(region: Region, consts: dict, pinned: set[str]) -> Region:
+def _region(region: Region, consts: dict, pinned: set[str], fixed_tapes: set[str]) -> Region:
     ops = []
     for op in region.ops:
         if op.regions:  # inner loops first: what they hoist may leave this loop too
-            op = replace(op, regions=tuple(_region(sub, consts, pinned) for sub in op.regions))
+            op = replace(op, regions=tuple(_region(sub, consts, pinned, fixed_tapes)
+                                           for sub in op.regions))
         if op.opcode in _LOOPS:
-            hoisted, op = _hoist_from_loop(op, consts, pinned)
+            hoisted, op = _hoist_from_loop(op, consts, pinned, fixed_tapes)
             ops += hoisted
         ops.append(op)
     return Region(region.args, tuple(ops), region.yields)
@@ -153,5 +163,8 @@ def hoist_loop_invariants(fn: Function) -> Function:
     """
     consts = {op.result.name: op.attr("value") for op in walk_ops(fn.body)
               if op.opcode == "const"}
-    body = _region(fn.body, consts, _pinned_arrays(fn))
+    grown = grown_tapes(fn)
+    fixed_tapes = {op.results[0].name for op in walk_ops(fn.body)
+                   if is_tape_allocation(op) and op.results[0].name not in grown}
+    body = _region(fn.body, consts, _pinned_arrays(fn), fixed_tapes)
     return Function(fn.name, body, fn.loc, fn.tuple_return)
