@@ -14,7 +14,9 @@ An op moves out of a loop when all of these hold:
   are done first, so an op leaves nested loops as far out as the rules allow.
 * It is a primitive the registry calls pure, without an effect or an in-place operand:
   never an allocation (`empty`, `zeros`, `copy`, ...: a new array on every iteration), a
-  write (`setitem`, `index_add`, a tape `push`), the undo log, or `undef`.
+  write (`setitem`, `index_add`, a tape `push`), the undo log, or `undef`. Except a
+  tape that never grows (`adgen.ir.tapes`): the iteration that allocates it writes every
+  entry it reads, so one allocation of its loop-invariant size serves all iterations.
 * An array result is only ever read: it is not written in place, carried by a loop or
   yielded out of a region (codegen may reuse such an array's storage for a write).
 * A loop may run zero times, and a hoisted op then runs once where it ran never before,
