@@ -156,6 +156,46 @@ def gmm_adjoint(alphas, means, icf, x, wishart_gamma, wishart_m):
     return value, d_alphas, d_means, d_icf
 
 
+@jit
+def _gmm_weights_and_prior(alphas, icf, q_diags, sum_qs, wsum, dq, d_icf, n,
+                           wishart_gamma, wishart_m):
+    """The terms of the GMM outside the points' loop and their adjoints: -n log_sum_exp(
+    alphas), the constant and the Wishart prior. `q_diags`, `sum_qs`: exp of Q's diagonal
+    and the sum of its logs per component; `wsum[c]`: sum over points of the weights of
+    component c; `dq`: d of the diagonal from the points' terms. Fills d_icf's diagonal
+    and adds the prior to its lower part; returns (those terms' value, d alphas)."""
+    k = alphas.shape[0]
+    d = q_diags.shape[1]
+    n_icf = icf.shape[1]
+    mx_alpha = alphas[0]
+    for c in range(1, k):
+        mx_alpha = max(mx_alpha, alphas[c])
+    se_alpha = 0.0
+    for c in range(k):
+        se_alpha += math.exp(alphas[c] - mx_alpha)
+    lse_alphas = math.log(se_alpha) + mx_alpha
+    constant = -n * d * 0.5 * math.log(2.0 * math.pi)
+    g2 = wishart_gamma * wishart_gamma
+    prior = 0.0
+    for c in range(k):
+        frobenius = 0.0
+        dsum_q = wsum[c] - wishart_m         # d sum_qs[c]
+        for j in range(d):
+            q = q_diags[c, j]
+            frobenius += q * q
+            # through the diagonal (main terms and prior) and the sum of its logs
+            d_icf[c, j] = dq[c, j] * q + g2 * q * q + dsum_q
+        for t in range(d, n_icf):
+            frobenius += icf[c, t] * icf[c, t]
+            d_icf[c, t] += g2 * icf[c, t]
+        prior += 0.5 * wishart_gamma * wishart_gamma * frobenius - wishart_m * sum_qs[c]
+    prior -= k * _wishart_constant(d, wishart_gamma, wishart_m)
+    d_alphas = np.empty(k)
+    for c in range(k):
+        d_alphas[c] = wsum[c] - n * math.exp(alphas[c] - mx_alpha) / se_alpha
+    return constant - n * lse_alphas + prior, d_alphas
+
+
 # Mirrors gmm_objective_loops: per point, every main term twice (maximum, then shifted
 # sum), row by row, exp(icf) in the loop. Stores from the second pass Q_c (x_i - mu_c)
 # and the diagonal (k x d, rewritten per point); recomputes x_i - mu_c (a subtraction).
@@ -166,7 +206,6 @@ def gmm_objective_loops_adjoint(alphas, means, icf, x, wishart_gamma, wishart_m)
     n = x.shape[0]
     d = x.shape[1]
     k = alphas.shape[0]
-    n_icf = icf.shape[1]
     comp = np.empty((k, d))                  # Q_c (x_i - mu_c), per component
     qd = np.empty((k, d))                    # exp(log Q_c[j, j])
     ev = np.empty(k)                         # exp(main - mx)
@@ -232,36 +271,18 @@ def gmm_objective_loops_adjoint(alphas, means, icf, x, wishart_gamma, wishart_m)
                     acc += gr * icf[c, t]
                     t += 1
                 d_means[c, col] -= acc
-    # log_sum_exp(alphas)
-    mx_alpha = alphas[0]
-    for c in range(1, k):
-        mx_alpha = max(mx_alpha, alphas[c])
-    se_alpha = 0.0
+    # the diagonal's exp and log sums (the source computes them in its prior's loop)
+    q_diags = np.empty((k, d))
+    sum_qs = np.empty(k)
     for c in range(k):
-        se_alpha += math.exp(alphas[c] - mx_alpha)
-    lse_alphas = math.log(se_alpha) + mx_alpha
-    constant = -n * d * 0.5 * math.log(2.0 * math.pi)
-    g2 = wishart_gamma * wishart_gamma
-    prior = 0.0
-    for c in range(k):
-        frobenius = 0.0
         sum_q = 0.0
-        dsum_q = wsum[c] - wishart_m         # d sum_j log Q_c[j, j]
         for j in range(d):
-            q = math.exp(icf[c, j])
-            frobenius += q * q
+            q_diags[c, j] = math.exp(icf[c, j])
             sum_q += icf[c, j]
-            # through exp(icf) (main terms and prior) and the log sum
-            d_icf[c, j] = dq[c, j] * q + g2 * q * q + dsum_q
-        for t in range(d, n_icf):
-            frobenius += icf[c, t] * icf[c, t]
-            d_icf[c, t] += g2 * icf[c, t]
-        prior += 0.5 * wishart_gamma * wishart_gamma * frobenius - wishart_m * sum_q
-    prior -= k * _wishart_constant(d, wishart_gamma, wishart_m)
-    d_alphas = np.empty(k)
-    for c in range(k):
-        d_alphas[c] = wsum[c] - n * math.exp(alphas[c] - mx_alpha) / se_alpha
-    return constant + slse - n * lse_alphas + prior, d_alphas, d_means, d_icf
+        sum_qs[c] = sum_q
+    rest, d_alphas = _gmm_weights_and_prior(alphas, icf, q_diags, sum_qs, wsum, dq, d_icf, n,
+                                            wishart_gamma, wishart_m)
+    return slse + rest, d_alphas, d_means, d_icf
 
 
 # Mirrors gmm_objective_scratch: exp(icf) once into q_diags, then per point and component
@@ -274,7 +295,6 @@ def gmm_objective_scratch_adjoint(alphas, means, icf, x, wishart_gamma, wishart_
     n = x.shape[0]
     d = x.shape[1]
     k = alphas.shape[0]
-    n_icf = icf.shape[1]
     q_diags = np.empty((k, d))
     sum_qs = np.empty(k)
     for c in range(k):
@@ -335,33 +355,9 @@ def gmm_objective_scratch_adjoint(alphas, means, icf, x, wishart_gamma, wishart_
                     acc += gr * icf[c, t]
                     t += 1
                 d_means[c, col] -= acc
-    mx_alpha = alphas[0]
-    for c in range(1, k):
-        mx_alpha = max(mx_alpha, alphas[c])
-    se_alpha = 0.0
-    for c in range(k):
-        se_alpha += math.exp(alphas[c] - mx_alpha)
-    lse_alphas = math.log(se_alpha) + mx_alpha
-    constant = -n * d * 0.5 * math.log(2.0 * math.pi)
-    g2 = wishart_gamma * wishart_gamma
-    prior = 0.0
-    for c in range(k):
-        frobenius = 0.0
-        dsum_q = wsum[c] - wishart_m         # d sum_qs[c]
-        for j in range(d):
-            q = q_diags[c, j]
-            frobenius += q * q
-            # through q_diags (main terms and prior) and sum_qs
-            d_icf[c, j] = dq[c, j] * q + g2 * q * q + dsum_q
-        for t in range(d, n_icf):
-            frobenius += icf[c, t] * icf[c, t]
-            d_icf[c, t] += g2 * icf[c, t]
-        prior += 0.5 * wishart_gamma * wishart_gamma * frobenius - wishart_m * sum_qs[c]
-    prior -= k * _wishart_constant(d, wishart_gamma, wishart_m)
-    d_alphas = np.empty(k)
-    for c in range(k):
-        d_alphas[c] = wsum[c] - n * math.exp(alphas[c] - mx_alpha) / se_alpha
-    return constant + slse - n * lse_alphas + prior, d_alphas, d_means, d_icf
+    rest, d_alphas = _gmm_weights_and_prior(alphas, icf, q_diags, sum_qs, wsum, dq, d_icf, n,
+                                            wishart_gamma, wishart_m)
+    return slse + rest, d_alphas, d_means, d_icf
 
 
 # --- LSTM ------------------------------------------------------------------------
@@ -796,6 +792,71 @@ LANES_ODE = 16         # orbits integrated together (see logistic_map_adjoint)
 
 
 @jit
+def _lotka_volterra_step_adjoint(u, v, gu, gv, a, b, c, d, dt, h2, h6):
+    """One RK4 step of Lotka-Volterra backwards: the stages recomputed from the state
+    (u, v) at the step's start, the adjoint (gu, gv) of the state after it taken back
+    through them; returns the adjoint before the step and the step's d theta terms
+    (pa, pb, pc, pd: d a, -d b, d c, -d d)."""
+    k1u = a * u - b * u * v
+    k1v = c * u * v - d * v
+    u2 = u + h2 * k1u
+    v2 = v + h2 * k1v
+    k2u = a * u2 - b * u2 * v2
+    k2v = c * u2 * v2 - d * v2
+    u3 = u + h2 * k2u
+    v3 = v + h2 * k2v
+    k3u = a * u3 - b * u3 * v3
+    k3v = c * u3 * v3 - d * v3
+    u4 = u + dt * k3u
+    v4 = v + dt * k3v
+    # stage adjoints, last stage first: each stage's (gku, gkv) goes through
+    # the right-hand side f(us, vs) to (gsu, gsv) and to theta
+    gku = h6 * gu
+    gkv = h6 * gv
+    uv = u4 * v4
+    pa = gku * u4
+    pb = gku * uv
+    pc = gkv * uv
+    pd = gkv * v4
+    gsu = gku * (a - b * v4) + gkv * c * v4
+    gsv = gkv * (c * u4 - d) - gku * b * u4
+    nu = gu + gsu                    # u4 = u + dt k3: to u and to k3
+    nv = gv + gsv
+    gku = 2.0 * h6 * gu + dt * gsu
+    gkv = 2.0 * h6 * gv + dt * gsv
+    uv = u3 * v3
+    pa += gku * u3
+    pb += gku * uv
+    pc += gkv * uv
+    pd += gkv * v3
+    gsu = gku * (a - b * v3) + gkv * c * v3
+    gsv = gkv * (c * u3 - d) - gku * b * u3
+    nu += gsu
+    nv += gsv
+    gku = 2.0 * h6 * gu + h2 * gsu
+    gkv = 2.0 * h6 * gv + h2 * gsv
+    uv = u2 * v2
+    pa += gku * u2
+    pb += gku * uv
+    pc += gkv * uv
+    pd += gkv * v2
+    gsu = gku * (a - b * v2) + gkv * c * v2
+    gsv = gkv * (c * u2 - d) - gku * b * u2
+    nu += gsu
+    nv += gsv
+    gku = h6 * gu + h2 * gsu
+    gkv = h6 * gv + h2 * gsv
+    uv = u * v
+    pa += gku * u
+    pb += gku * uv
+    pc += gkv * uv
+    pd += gkv * v
+    gu_new = nu + gku * (a - b * v) + gkv * c * v
+    gv_new = nv + gkv * (c * u - d) - gku * b * u
+    return gu_new, gv_new, pa, pb, pc, pd
+
+
+@jit
 def lotka_volterra_adjoint(theta, u0, v0, dt, steps):
     a = theta[0]
     b = theta[1]
@@ -853,70 +914,12 @@ def lotka_volterra_adjoint(theta, u0, v0, dt, steps):
             gvs[q] = 2.0 * (v - 1.0) / n
         for t in range(steps - 1, -1, -1):
             for q in range(nb):
-                gu = gus[q]
-                gv = gvs[q]
-                u = tu[t, q]
-                v = tv[t, q]
-                k1u = a * u - b * u * v
-                k1v = c * u * v - d * v
-                u2 = u + h2 * k1u
-                v2 = v + h2 * k1v
-                k2u = a * u2 - b * u2 * v2
-                k2v = c * u2 * v2 - d * v2
-                u3 = u + h2 * k2u
-                v3 = v + h2 * k2v
-                k3u = a * u3 - b * u3 * v3
-                k3v = c * u3 * v3 - d * v3
-                u4 = u + dt * k3u
-                v4 = v + dt * k3v
-                # stage adjoints, last stage first: each stage's (gku, gkv) goes
-                # through the right-hand side f(us, vs) to (gsu, gsv) and to theta
-                gku = h6 * gu
-                gkv = h6 * gv
-                uv = u4 * v4
-                pa = gku * u4
-                pb = gku * uv
-                pc = gkv * uv
-                pd = gkv * v4
-                gsu = gku * (a - b * v4) + gkv * c * v4
-                gsv = gkv * (c * u4 - d) - gku * b * u4
-                nu = gu + gsu                # u4 = u + dt k3: to u and to k3
-                nv = gv + gsv
-                gku = 2.0 * h6 * gu + dt * gsu
-                gkv = 2.0 * h6 * gv + dt * gsv
-                uv = u3 * v3
-                pa += gku * u3
-                pb += gku * uv
-                pc += gkv * uv
-                pd += gkv * v3
-                gsu = gku * (a - b * v3) + gkv * c * v3
-                gsv = gkv * (c * u3 - d) - gku * b * u3
-                nu += gsu
-                nv += gsv
-                gku = 2.0 * h6 * gu + h2 * gsu
-                gkv = 2.0 * h6 * gv + h2 * gsv
-                uv = u2 * v2
-                pa += gku * u2
-                pb += gku * uv
-                pc += gkv * uv
-                pd += gkv * v2
-                gsu = gku * (a - b * v2) + gkv * c * v2
-                gsv = gkv * (c * u2 - d) - gku * b * u2
-                nu += gsu
-                nv += gsv
-                gku = h6 * gu + h2 * gsu
-                gkv = h6 * gv + h2 * gsv
-                uv = u * v
-                pa += gku * u
-                pb += gku * uv
-                pc += gkv * uv
-                pd += gkv * v
+                gus[q], gvs[q], pa, pb, pc, pd = _lotka_volterra_step_adjoint(
+                    tu[t, q], tv[t, q], gus[q], gvs[q], a, b, c, d, dt, h2, h6)
                 dth[0, q] += pa
                 dth[1, q] -= pb
                 dth[2, q] += pc
                 dth[3, q] -= pd
-                gus[q] = nu + gku * (a - b * v) + gkv * c * v
-                gvs[q] = nv + gkv * (c * u - d) - gku * b * u
         for q in range(nb):
             d_u0[i0 + q] = gus[q]
             d_v0[i0 + q] = gvs[q]
@@ -980,64 +983,12 @@ def lotka_volterra_loops_adjoint(theta, u0, v0, dt, steps):
         pc = 0.0
         pd = 0.0
         for t in range(steps - 1, -1, -1):
-            u = tu[t]
-            v = tv[t]
-            k1u = a * u - b * u * v
-            k1v = c * u * v - d * v
-            u2 = u + h2 * k1u
-            v2 = v + h2 * k1v
-            k2u = a * u2 - b * u2 * v2
-            k2v = c * u2 * v2 - d * v2
-            u3 = u + h2 * k2u
-            v3 = v + h2 * k2v
-            k3u = a * u3 - b * u3 * v3
-            k3v = c * u3 * v3 - d * v3
-            u4 = u + dt * k3u
-            v4 = v + dt * k3v
-            # stage adjoints, last stage first: each stage's (gku, gkv) goes through
-            # the right-hand side f(us, vs) to (gsu, gsv) and to theta
-            gku = h6 * gu
-            gkv = h6 * gv
-            uv = u4 * v4
-            pa += gku * u4
-            pb += gku * uv
-            pc += gkv * uv
-            pd += gkv * v4
-            gsu = gku * (a - b * v4) + gkv * c * v4
-            gsv = gkv * (c * u4 - d) - gku * b * u4
-            nu = gu + gsu                    # u4 = u + dt k3: to u and to k3
-            nv = gv + gsv
-            gku = 2.0 * h6 * gu + dt * gsu
-            gkv = 2.0 * h6 * gv + dt * gsv
-            uv = u3 * v3
-            pa += gku * u3
-            pb += gku * uv
-            pc += gkv * uv
-            pd += gkv * v3
-            gsu = gku * (a - b * v3) + gkv * c * v3
-            gsv = gkv * (c * u3 - d) - gku * b * u3
-            nu += gsu
-            nv += gsv
-            gku = 2.0 * h6 * gu + h2 * gsu
-            gkv = 2.0 * h6 * gv + h2 * gsv
-            uv = u2 * v2
-            pa += gku * u2
-            pb += gku * uv
-            pc += gkv * uv
-            pd += gkv * v2
-            gsu = gku * (a - b * v2) + gkv * c * v2
-            gsv = gkv * (c * u2 - d) - gku * b * u2
-            nu += gsu
-            nv += gsv
-            gku = h6 * gu + h2 * gsu
-            gkv = h6 * gv + h2 * gsv
-            uv = u * v
-            pa += gku * u
-            pb += gku * uv
-            pc += gkv * uv
-            pd += gkv * v
-            gu = nu + gku * (a - b * v) + gkv * c * v
-            gv = nv + gkv * (c * u - d) - gku * b * u
+            gu, gv, sa, sb, sc, sd = _lotka_volterra_step_adjoint(
+                tu[t], tv[t], gu, gv, a, b, c, d, dt, h2, h6)
+            pa += sa
+            pb += sb
+            pc += sc
+            pd += sd
         d_u0[i] = gu
         d_v0[i] = gv
         da += pa
