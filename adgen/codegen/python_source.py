@@ -53,7 +53,8 @@ class _Printer:
         self.prange, self.steps = _parallel_loops(fn, layout) if backend else (set(), {})
         self.order, self.writes, self.allocated_in = _write_order(fn, layout, self.steps)
         self.written = set(self.writes)  # variables some op writes into in place
-        self.tapes = {layout.name(v) for v in _values(fn) if v.name in tape_values(fn)}
+        tapes = tape_values(fn)
+        self.tapes = {layout.name(v) for v in _values(fn) if v.name in tapes}
         # tapes allocated at the top level from the memory the caller keeps between calls
         self.pooled = _pooled_tapes(fn, layout) if tape_memory else set()
 

@@ -113,13 +113,20 @@ def unread_restores(rev, root: Op) -> set[int]:
         >>> #     total += q[0] * q[0]
     """
     found: set[int] = set()
-    defs = {r.name: op for op in walk_ops(rev.fn.body) for r in op.results}
+    ops = list(walk_ops(rev.fn.body))
+    defs = {r.name: op for op in ops for r in op.results}
+    # the ops that create each lineage's arrays (what `_length_of` compares sizes with)
+    created: dict = {}
+    for o in ops:
+        if o.opcode not in WRITES + ("for", "while", "if"):
+            for lineage in {rev.lineages.of(r) for r in o.results} - {None}:
+                created.setdefault(lineage, []).append(o)
 
     def visit(region: Region, path: list) -> None:
         for i, op in enumerate(region.ops):
             here = path + [(region, i)]
             if (op.opcode in WRITES and rev.lineages.of(op.operands[0]) in rev.logged
-                    and _covered(rev, defs, rev.lineages.of(op.operands[0]), here)):
+                    and _covered(rev, defs, created, rev.lineages.of(op.operands[0]), here)):
                 found.add(id(op))
             for sub in op.regions:
                 visit(sub, here)
@@ -129,14 +136,14 @@ def unread_restores(rev, root: Op) -> set[int]:
     return found
 
 
-def _covered(rev, defs: dict, lineage: str, path: list) -> bool:
+def _covered(rev, defs: dict, created: dict, lineage: str, path: list) -> bool:
     """Whether, going out from the write at the end of `path`, a loop overwriting all of
     `lineage` comes before anything reading it."""
     for region, i in reversed(path):
         if _reads(rev, region.ops[i], lineage):
             return False
         for j in range(i - 1, -1, -1):
-            if _overwrites_all(rev, defs, region.ops[j], lineage):
+            if _overwrites_all(rev, defs, created, region.ops[j], lineage):
                 return True
             if _reads(rev, region.ops[j], lineage):
                 return False
@@ -157,7 +164,7 @@ def _reads(rev, op: Op, lineage: str) -> bool:
     return False
 
 
-def _overwrites_all(rev, defs: dict, op: Op, lineage: str) -> bool:
+def _overwrites_all(rev, defs: dict, created: dict, op: Op, lineage: str) -> bool:
     """`for j in range(n): a[j] = ...` (a write each iteration) with n the length of
     the 1-D arrays of `lineage`."""
     if op.opcode != "for":
@@ -170,7 +177,7 @@ def _overwrites_all(rev, defs: dict, op: Op, lineage: str) -> bool:
               and rev.lineages.of(w.operands[0]) == lineage and w.operands[0].type.ndim == 1
               and len(w.operands) == 3 and w.operands[1].name == index.name
               and w.attr("index") == ("i",)]
-    return bool(writes) and _length_of(rev, defs, stop, lineage)
+    return bool(writes) and _length_of(rev, defs, created, stop, lineage)
 
 
 def _const(defs: dict, v):
@@ -178,7 +185,7 @@ def _const(defs: dict, v):
     return op.attr("value") if op is not None and op.opcode == "const" else None
 
 
-def _length_of(rev, defs: dict, n, lineage: str) -> bool:
+def _length_of(rev, defs: dict, created: dict, n, lineage: str) -> bool:
     """Whether `n` is the length of every array of `lineage`: its `dim`, or the size all
     of the lineage's arrays were created with."""
     op = defs.get(n.name)
@@ -187,9 +194,6 @@ def _length_of(rev, defs: dict, n, lineage: str) -> bool:
         return True
     if any(rev.lineages.of(p) == lineage for p in rev.fn.params):
         return False
-    created = [o for o in walk_ops(rev.fn.body)
-               if o.opcode not in WRITES + ("for", "while", "if")
-               and any(rev.lineages.of(r) == lineage for r in o.results)]
-    return bool(created) and all(o.opcode in ("empty", "zeros", "ones")
-                                 and [v.name for v in o.operands] == [n.name]
-                                 for o in created)
+    ops = created.get(lineage, [])
+    return bool(ops) and all(o.opcode in ("empty", "zeros", "ones")
+                             and [v.name for v in o.operands] == [n.name] for o in ops)
