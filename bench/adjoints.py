@@ -157,6 +157,29 @@ def gmm_adjoint(alphas, means, icf, x, wishart_gamma, wishart_m):
 
 
 @jit
+def _gmm_component_adjoint(c, wgt, xc, qx, q, icf, g, dq, d_means, d_icf):
+    """The reverse of one (point, component) term, weighted `wgt` in the log-sum-exp:
+    -wgt/2 ||Q_c (x_i - mu_c)||^2 back through the lower triangle of Q_c, column by
+    column (contiguous in icf). `xc` = x_i - mu_c, `qx` = Q_c xc, `q` = Q_c's diagonal;
+    d exp(icf[c, j]) is summed in dq (times q later); g is scratch of length d."""
+    d = xc.shape[0]
+    for j in range(d):
+        g[j] = -wgt * qx[j]
+    t = d
+    for col in range(d):
+        xcc = xc[col]
+        gc = g[col]
+        acc = gc * q[col]
+        dq[c, col] += gc * xcc
+        for row in range(col + 1, d):
+            gr = g[row]
+            d_icf[c, t] += gr * xcc
+            acc += gr * icf[c, t]
+            t += 1
+        d_means[c, col] -= acc
+
+
+@jit
 def _gmm_weights_and_prior(alphas, icf, q_diags, sum_qs, wsum, dq, d_icf, n,
                            wishart_gamma, wishart_m):
     """The terms of the GMM outside the points' loop and their adjoints: -n log_sum_exp(
@@ -210,6 +233,7 @@ def gmm_objective_loops_adjoint(alphas, means, icf, x, wishart_gamma, wishart_m)
     qd = np.empty((k, d))                    # exp(log Q_c[j, j])
     ev = np.empty(k)                         # exp(main - mx)
     g = np.empty(d)
+    xc_row = np.empty(d)                     # x_i - mu_c, for the reverse
     wsum = np.zeros(k)                       # sum_i of the softmax weights
     dq = np.zeros((k, d))                    # d exp(icf[c, j]), summed over points
     d_means = np.zeros((k, d))
@@ -258,19 +282,9 @@ def gmm_objective_loops_adjoint(alphas, means, icf, x, wishart_gamma, wishart_m)
             wgt = ev[c] / semx
             wsum[c] += wgt
             for j in range(d):
-                g[j] = -wgt * comp[c, j]
-            t = d
-            for col in range(d):
-                xc = x[i, col] - means[c, col]
-                gc = g[col]
-                acc = gc * qd[c, col]
-                dq[c, col] += gc * xc
-                for row in range(col + 1, d):
-                    gr = g[row]
-                    d_icf[c, t] += gr * xc
-                    acc += gr * icf[c, t]
-                    t += 1
-                d_means[c, col] -= acc
+                xc_row[j] = x[i, j] - means[c, j]
+            _gmm_component_adjoint(c, wgt, xc_row, comp[c], qd[c], icf, g, dq, d_means,
+                                   d_icf)
     # the diagonal's exp and log sums (the source computes them in its prior's loop)
     q_diags = np.empty((k, d))
     sum_qs = np.empty(k)
@@ -341,20 +355,8 @@ def gmm_objective_scratch_adjoint(alphas, means, icf, x, wishart_gamma, wishart_
         for c in range(k):
             wgt = main_term[c] / semx
             wsum[c] += wgt
-            for j in range(d):
-                g[j] = -wgt * qxcentered[c, j]
-            t = d
-            for col in range(d):
-                xc = xcentered[c, col]
-                gc = g[col]
-                acc = gc * q_diags[c, col]
-                dq[c, col] += gc * xc
-                for row in range(col + 1, d):
-                    gr = g[row]
-                    d_icf[c, t] += gr * xc
-                    acc += gr * icf[c, t]
-                    t += 1
-                d_means[c, col] -= acc
+            _gmm_component_adjoint(c, wgt, xcentered[c], qxcentered[c], q_diags[c], icf, g,
+                                   dq, d_means, d_icf)
     rest, d_alphas = _gmm_weights_and_prior(alphas, icf, q_diags, sum_qs, wsum, dq, d_icf, n,
                                             wishart_gamma, wishart_m)
     return slse + rest, d_alphas, d_means, d_icf
