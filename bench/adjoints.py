@@ -365,6 +365,31 @@ def gmm_objective_scratch_adjoint(alphas, means, icf, x, wishart_gamma, wishart_
 # --- LSTM ------------------------------------------------------------------------
 
 @jit
+def _lstm_cell_adjoint(f, g, o, z, tcell, h_old, c_old, inp, dhn, dc, main_params, d_main,
+                       w, b, i):
+    """One LSTM unit's step backwards: from its gates (f, g, o, z = the cell candidate),
+    tanh(cell), the hidden state and cell before the step, its input, and the adjoints
+    of its new hidden state (dhn) and cell (dc), adds the weights' adjoints into d_main
+    (rows w, w + 1) and returns the adjoints of the old cell, the old hidden state and
+    the input."""
+    dcn = dc + dhn * o * (1.0 - tcell * tcell)
+    dpf = dcn * c_old * f * (1.0 - f)
+    dpi = dcn * z * g * (1.0 - g)
+    dpo = dhn * tcell * o * (1.0 - o)
+    dpc = dcn * g * (1.0 - z * z)
+    d_main[w, i] += dpf * inp
+    d_main[w + 1, i] += dpf
+    d_main[w, b + i] += dpi * h_old
+    d_main[w + 1, b + i] += dpi
+    d_main[w, 2 * b + i] += dpo * inp
+    d_main[w + 1, 2 * b + i] += dpo
+    d_main[w, 3 * b + i] += dpc * h_old
+    d_main[w + 1, 3 * b + i] += dpc
+    return (dcn * f, dpi * main_params[w, b + i] + dpc * main_params[w, 3 * b + i],
+            dpf * main_params[w, i] + dpo * main_params[w, 2 * b + i])
+
+
+@jit
 def lstm_adjoint(main_params, extra_params, state, sequence):
     n_layers = main_params.shape[0] // 2
     c = sequence.shape[0]
@@ -454,23 +479,9 @@ def lstm_adjoint(main_params, extra_params, state, sequence):
                 o = og[t, layer, i]
                 z = ch[t, layer, i]
                 tcell = tc[t, layer, i]
-                dhn = dh[layer, i] + dx[i]
-                dcn = dc[layer, i] + dhn * o * (1.0 - tcell * tcell)
-                dpf = dcn * cs[t, layer, i] * f * (1.0 - f)
-                dpi = dcn * z * g * (1.0 - g)
-                dpo = dhn * tcell * o * (1.0 - o)
-                dpc = dcn * g * (1.0 - z * z)
-                d_main[w, i] += dpf * inp
-                d_main[w + 1, i] += dpf
-                d_main[w, b + i] += dpi * h_old
-                d_main[w + 1, b + i] += dpi
-                d_main[w, 2 * b + i] += dpo * inp
-                d_main[w + 1, 2 * b + i] += dpo
-                d_main[w, 3 * b + i] += dpc * h_old
-                d_main[w + 1, 3 * b + i] += dpc
-                dc[layer, i] = dcn * f
-                dh[layer, i] = dpi * main_params[w, b + i] + dpc * main_params[w, 3 * b + i]
-                dinp = dpf * main_params[w, i] + dpo * main_params[w, 2 * b + i]
+                dc[layer, i], dh[layer, i], dinp = _lstm_cell_adjoint(
+                    f, g, o, z, tcell, h_old, cs[t, layer, i], inp, dh[layer, i] + dx[i],
+                    dc[layer, i], main_params, d_main, w, b, i)
                 if layer == 0:
                     d_extra[0, i] += dinp * sequence[t, i]
                 else:
@@ -562,23 +573,9 @@ def lstm_objective_loops_adjoint(main_params, extra_params, state, sequence):
                 h_old = tape[t, i, layer, 5]
                 c_old = tape[t, i, layer, 6]
                 inp = tape[t, i, layer, 7]
-                dhn = dh[i, layer] + dx
-                dcn = dc[i, layer] + dhn * o * (1.0 - tcell * tcell)
-                dpf = dcn * c_old * f * (1.0 - f)
-                dpi = dcn * z * g * (1.0 - g)
-                dpo = dhn * tcell * o * (1.0 - o)
-                dpc = dcn * g * (1.0 - z * z)
-                d_main[w, i] += dpf * inp
-                d_main[w + 1, i] += dpf
-                d_main[w, b + i] += dpi * h_old
-                d_main[w + 1, b + i] += dpi
-                d_main[w, 2 * b + i] += dpo * inp
-                d_main[w + 1, 2 * b + i] += dpo
-                d_main[w, 3 * b + i] += dpc * h_old
-                d_main[w + 1, 3 * b + i] += dpc
-                dc[i, layer] = dcn * f
-                dh[i, layer] = dpi * main_params[w, b + i] + dpc * main_params[w, 3 * b + i]
-                dx = dpf * main_params[w, i] + dpo * main_params[w, 2 * b + i]
+                dc[i, layer], dh[i, layer], dx = _lstm_cell_adjoint(
+                    f, g, o, z, tcell, h_old, c_old, inp, dh[i, layer] + dx, dc[i, layer],
+                    main_params, d_main, w, b, i)
             d_extra[0, i] += dx * sequence[t, i]
     d_state = np.empty_like(state)
     for layer in range(n_layers):
