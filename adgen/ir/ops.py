@@ -9,7 +9,7 @@ primitive from `adgen.primitives`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from adgen.ir.values import Loc, Value
@@ -80,3 +80,27 @@ def defined_in(op: Op) -> set[str]:
             for sub in inner.regions:
                 names.update(a.name for a in sub.args)
     return names
+
+
+def use_counts(op: Op) -> dict[str, int]:
+    """How often each name is used inside `op`'s regions (as an operand or a yield)."""
+    counts: dict[str, int] = {}
+    for region in op.regions:
+        for inner in walk_ops(region):
+            for v in inner.operands:
+                counts[v.name] = counts.get(v.name, 0) + 1
+            for sub in inner.regions:
+                for v in sub.yields:
+                    counts[v.name] = counts.get(v.name, 0) + 1
+        for v in region.yields:
+            counts[v.name] = counts.get(v.name, 0) + 1
+    return counts
+
+
+def rename_uses(region: Region, renames: dict) -> Region:
+    """`region` with every use of a name in `renames` (a name -> Value map) replaced."""
+    ops = []
+    for op in region.ops:
+        ops.append(replace(op, operands=tuple(renames.get(v.name, v) for v in op.operands),
+                           regions=tuple(rename_uses(r, renames) for r in op.regions)))
+    return Region(region.args, tuple(ops), tuple(renames.get(v.name, v) for v in region.yields))

@@ -20,7 +20,7 @@ from dataclasses import replace
 
 from adgen.ir.builder import NameTable
 from adgen.ir.function import Function
-from adgen.ir.ops import Op, Region, defined_in, walk_ops
+from adgen.ir.ops import Op, Region, defined_in, rename_uses, use_counts
 from adgen.ir.parallel import is_parallel
 from adgen.ir.types import BOOL, I64, ArrayType, is_float
 from adgen.ir.values import Value
@@ -40,7 +40,7 @@ def promote_accumulations(fn: Function) -> Function:
     body = promoter.region(fn.body)
     if not promoter.renames:
         return fn
-    return Function(fn.name, _rename_region(body, promoter.renames), fn.loc, fn.tuple_return)
+    return Function(fn.name, rename_uses(body, promoter.renames), fn.loc, fn.tuple_return)
 
 
 class _Promoter:
@@ -65,7 +65,7 @@ class _Promoter:
     def loop(self, op: Op) -> list:
         body = op.regions[0]
         inside = defined_in(op)
-        uses = _use_counts(op)
+        uses = use_counts(op)
         slots = {}
         for k, arg in enumerate(body.args[1:]):
             if isinstance(arg.type, ArrayType) and is_float(arg.type.dtype):
@@ -141,25 +141,3 @@ def _accumulation(body: Region, k: int, arg: Value, inside: set, uses: dict) -> 
                 or write.operands[-1].name == arg.name):
             return []
     return chain
-
-
-def _use_counts(op: Op) -> dict[str, int]:
-    counts: dict[str, int] = {}
-    for region in op.regions:
-        for inner in walk_ops(region):
-            for v in inner.operands:
-                counts[v.name] = counts.get(v.name, 0) + 1
-            for sub in inner.regions:
-                for v in sub.yields:
-                    counts[v.name] = counts.get(v.name, 0) + 1
-        for v in region.yields:
-            counts[v.name] = counts.get(v.name, 0) + 1
-    return counts
-
-
-def _rename_region(region: Region, renames: dict) -> Region:
-    ops = []
-    for op in region.ops:
-        ops.append(replace(op, operands=tuple(renames.get(v.name, v) for v in op.operands),
-                           regions=tuple(_rename_region(r, renames) for r in op.regions)))
-    return Region(region.args, tuple(ops), tuple(renames.get(v.name, v) for v in region.yields))
