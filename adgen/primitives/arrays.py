@@ -225,13 +225,19 @@ def index_width(spec) -> int:
     return sum(1 if part == "i" else part[1:].count("1") for part in spec)
 
 
-def index_ast(spec, args):
-    """The `ast` slice for an index spec applied to operand expressions `args`."""
+def index_ast(spec, args, unsigned=False):
+    """The `ast` slice for an index spec applied to operand expressions `args`.
+
+    `unsigned`: the integer indices are known not to be negative (attribute `unsigned`,
+    set by simplify/gather.py); they are printed as `np.uint64(i)`, for which Numba
+    skips its test for a negative index that wraps, a select per access that keeps
+    LLVM from vectorizing a loop whose start it cannot bound."""
     args = list(args)
     parts = []
     for part in spec:
         if part == "i":
-            parts.append(args.pop(0))
+            index = args.pop(0)
+            parts.append(call("np.uint64", [index]) if unsigned else index)
         else:
             bounds = [args.pop(0) if flag == "1" else None for flag in part[1:]]
             parts.append(ast.Slice(lower=bounds[0], upper=bounds[1], step=bounds[2]))
@@ -264,13 +270,14 @@ def _getitem_type(types, attrs):
     return (ArrayType(a.dtype, ndim) if ndim else a.dtype,)
 
 
-def _getitem_impl(a, *idx, index=("i",)):
+def _getitem_impl(a, *idx, index=("i",), unsigned=False):
     out = a[index_python(index, idx)]
     return out.copy() if isinstance(out, np.ndarray) else out
 
 
 def emit_getitem(args, attrs):
-    return ast.Subscript(value=args[0], slice=index_ast(index_spec(attrs), args[1:]),
+    return ast.Subscript(value=args[0], slice=index_ast(index_spec(attrs), args[1:],
+                                                        attrs.get("unsigned", False)),
                          ctx=ast.Load())
 
 
@@ -304,13 +311,13 @@ def _store_type(types, attrs):
     return (a,)
 
 
-def _setitem_impl(a, *rest, index=("i",)):
+def _setitem_impl(a, *rest, index=("i",), unsigned=False):
     out = a.copy()
     out[index_python(index, rest[:-1])] = rest[-1]
     return out
 
 
-def _index_add_impl(a, *rest, index=("i",)):
+def _index_add_impl(a, *rest, index=("i",), unsigned=False):
     out = a.copy()
     out[index_python(index, rest[:-1])] += rest[-1]
     return out
@@ -318,7 +325,8 @@ def _index_add_impl(a, *rest, index=("i",)):
 
 def _store_emitter(aug):
     def emit_store(args, attrs):
-        target = ast.Subscript(value=args[0], slice=index_ast(index_spec(attrs), args[1:-1]),
+        target = ast.Subscript(value=args[0], slice=index_ast(index_spec(attrs), args[1:-1],
+                                                              attrs.get("unsigned", False)),
                                ctx=ast.Store())
         if aug:
             return ast.AugAssign(target=target, op=ast.Add(), value=args[-1])
