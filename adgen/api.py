@@ -320,7 +320,7 @@ class Transformed:
                       f"transform: {self.description(ir)}",
                       "signature: (" + ", ".join(str(t) for t in types) + ")",
                       f"passes: specialize, {self.pass_names()}, fold, cse, hoist, promote, "
-                      "linear, shapes, dce"]
+                      "gather, cells, linear, shapes, dce"]
             if self.backend == "cuda":  # the python back end's source, as an array program
                 from adgen.cuda.program import array_variables, program_source
 

@@ -10,9 +10,11 @@ import sys
 
 from adgen.ir.function import Function
 from adgen.ir.printer import print_function
+from adgen.transforms.simplify.cells import sum_in_cells
 from adgen.transforms.simplify.cse import eliminate_common_subexpressions
 from adgen.transforms.simplify.dce import eliminate_dead_code
 from adgen.transforms.simplify.fold import fold_constants
+from adgen.transforms.simplify.gather import gather_stencils
 from adgen.transforms.simplify.hoist import hoist_loop_invariants
 from adgen.transforms.simplify.linear import shorten_linear_chains
 from adgen.transforms.simplify.promote import promote_accumulations
@@ -22,6 +24,7 @@ from adgen.transforms.simplify.shapes import use_shape_sources
 # hoisting put next to an equal value outside the loop
 SIMPLIFY = (("fold", fold_constants), ("cse", eliminate_common_subexpressions),
             ("hoist", hoist_loop_invariants), ("promote", promote_accumulations),
+            ("gather", gather_stencils), ("cells", sum_in_cells),
             ("linear", shorten_linear_chains),
             ("shapes", use_shape_sources),
             ("dce", eliminate_dead_code))
