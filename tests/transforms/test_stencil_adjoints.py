@@ -10,8 +10,9 @@ accumulations kept per cell (`simplify/cells.py`).
 * it is not applied where a term reads an element the loop has already changed (a
   recurrence), and the gradient stays right there;
 * the gathered loop's element accesses are printed unsigned (`np.uint64(p - 1)`), from
-  where none is negative, and reverse loops that index arrays count down in `while`
-  loops: the two forms in which Numba's generated code vectorizes.
+  where none is negative, and innermost reverse loops that walk arrays along rows count
+  down in `while` loops: the two forms in which Numba's generated code vectorizes; a
+  reverse loop that strides down columns stays a `for` loop (LLVM unrolls it).
 
 Gradients are checked against central differences, forward mode and the dot-product
 test, on both back ends.
@@ -116,10 +117,11 @@ def test_the_heat_adjoint_gathers_and_sums_r_in_cells():
     main = main[:main.index("\n        for ")]
     assert main.count("np.uint64(") == 4, main
     assert "main_from = " in source
-    # the reverse loops count down in `while` loops on the numba backend (Numba's
-    # `range(n - 1, -1, -1)` hides that the counter stays >= 0 from LLVM)
-    assert not re.search(r"in range\([^)]*, -1, -1\)", source), source
-    assert len(re.findall(r"^ +while k_\d+ >= 0:$", source, re.M)) == 3, source
+    # the inner reverse loops count down in `while` loops on the numba backend (Numba's
+    # `range(n - 1, -1, -1)` hides that the counter stays >= 0 from LLVM); the outer
+    # one, over time steps, stays a `for`
+    assert len(re.findall(r"^ {8}while k_\d+ >= 0:$", source, re.M)) == 2, source
+    assert len(re.findall(r"^ {4}for k_\d+ in range\(n - 1, -1, -1\):$", source, re.M)) == 1
 
 
 def test_the_same_loop_without_the_passes_scatters():
@@ -179,3 +181,42 @@ def test_heat_hessian_vector_product():
     u0 = np.cos(np.arange(7) * 0.5)
     check_grads(heat_steps, (u0, 0.2, 3), argnums=(0, 1), order=2, backend="python",
                 rtol=1e-5, atol=1e-7)
+
+
+def column_sums(A, w):
+    """The inner loop strides down a column (A[i, j] over i)."""
+    s = 0.0
+    for j in range(A.shape[1]):
+        for i in range(A.shape[0]):
+            s += w[j] * A[i, j] * A[i, j]
+    return s
+
+
+def test_only_row_walking_inner_reverse_loops_count_down():
+    A = np.arange(12.0).reshape(3, 4) / 7.0
+    w = np.linspace(0.5, 1.5, 4)
+    source = adgen.source(adgen.grad(column_sums, argnums=(0, 1), backend="numba"), A, w)
+    assert "while " not in source, source
+    assert len(re.findall(r"in range\(\w+(?: - 1)?, -1, -1\):", source)) == 2, source
+    check_grads(column_sums, (A, w), argnums=(0, 1), backend="numba")
+
+
+def orbits(r, x0, steps):
+    """Each inner loop is a recurrence in x: serial however r_bar is summed."""
+    total = 0.0
+    for i in range(x0.shape[0]):
+        x = x0[i]
+        for _ in range(steps):
+            x = r * x * (1.0 - x)
+        total += x
+    return total
+
+
+def test_cells_only_where_the_sums_are_the_only_chain():
+    args = (3.1, np.array([0.2, 0.4, 0.7]), 6)
+    source = adgen.source(adgen.grad(orbits, argnums=(0, 1), backend="numba"), *args)
+    assert "_cells" not in source, source
+    check_grads(orbits, args, argnums=(0, 1), backend="numba")
+    heat = adgen.source(adgen.grad(heat_steps, argnums=(0, 1), backend="numba"),
+                        np.linspace(0.1, 1.0, 9), 0.23, 4)
+    assert "r_bar_cells" in heat

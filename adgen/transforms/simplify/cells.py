@@ -14,8 +14,9 @@ otherwise, through one or more inner `for` loops of the same bounds, each adding
 value per iteration (`acc = acc + e`), becomes an array of one cell per inner iteration,
 allocated before the outer loop: the inner loops add `e` into their iteration's cell,
 and after the outer loop the scalar is its initial value plus the sum of the cells.
-The inner loops' bounds must be known before the outer loop. The sum is formed in
-another order: results differ by rounding only.
+The inner loops' bounds must be known before the outer loop, and they may carry no
+other float scalar than such sums (a loop serial through a recurrence gains nothing).
+The sum is formed in another order: results differ by rounding only.
 """
 
 from __future__ import annotations
@@ -108,6 +109,8 @@ class _Splitter:
             k = [j for j, v in enumerate(inner.operands[3:]) if v.name == current.name]
             if len(k) != 1 or not _adds_once(inner, k[0]):
                 return []
+            if not _only_sums(inner):
+                return []  # serial through another carried scalar: cells would not help
             if any(v.name in inside for v in inner.operands[:3]):
                 return []  # bounds computed in the outer loop: no size before it
             if loops and inner.operands[:3] != loops[0][0].operands[:3]:
@@ -193,3 +196,13 @@ def _adds_once(loop: Op, k: int) -> bool:
     add = adds[0]
     return (add.operands[0] != add.operands[1] and add.results[0] == body.yields[k]
             and uses.get(add.results[0].name) == 1 and add.results[0].type == arg.type)
+
+
+def _only_sums(loop: Op) -> bool:
+    """Whether every float scalar `loop` carries is a sum of one value per iteration:
+    then the sums are its only chain from one iteration to the next (a loop serial
+    through another carried scalar, a recurrence, runs at its latency whatever cells
+    would save, and they would cost a store per iteration)."""
+    carried = loop.regions[0].args[1:]
+    return all(_adds_once(loop, k) for k, a in enumerate(carried)
+               if isinstance(a.type, ScalarType) and is_float(a.type))
