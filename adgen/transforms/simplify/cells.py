@@ -23,12 +23,12 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from adgen.ir.builder import NameTable
 from adgen.ir.function import Function
-from adgen.ir.ops import Op, Region, defined_in, rename_uses, use_counts, walk_ops
+from adgen.ir.ops import Op, Region, defined_in, use_counts
 from adgen.ir.parallel import is_parallel
 from adgen.ir.types import I64, ArrayType, ScalarType, is_float
 from adgen.ir.values import Value
+from adgen.transforms.simplify.loop_rewrite import LoopRewriter
 
 _SUM = (("axis", None), ("how", "sum"), ("keepdims", False))
 
@@ -42,26 +42,10 @@ def sum_in_cells(fn: Function) -> Function:
         >>> # for t in ...: for k in range(n - 1, -1, -1): r_bar_cells[n - 1 - k] += e(k)
         >>> # r_bar = r_bar + np.sum(r_bar_cells)
     """
-    from adgen.transforms.specialize import all_names
-
-    constants = {op.results[0].name: op.attr("value") for op in walk_ops(fn.body)
-                 if op.opcode == "const" and op.results[0].type == I64}
-    splitter = _Splitter(NameTable(all_names(fn)), constants)
-    body = splitter.region(fn.body)
-    if not splitter.renames:
-        return fn
-    return Function(fn.name, rename_uses(body, splitter.renames), fn.loc, fn.tuple_return)
+    return _Splitter(fn).run(fn)
 
 
-class _Splitter:
-    def __init__(self, names: NameTable, constants: dict[str, int]):
-        self.names = names
-        self.constants = constants
-        self.renames: dict[str, Value] = {}
-
-    def fresh(self, hint: str, type_) -> Value:
-        return Value(self.names.fresh(hint), type_)
-
+class _Splitter(LoopRewriter):
     def region(self, region: Region, in_loop: bool = False) -> Region:
         """`region` rewritten; only outermost loops are (cells inside a loop would be
         allocated once per iteration of it)."""

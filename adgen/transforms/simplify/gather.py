@@ -27,13 +27,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from adgen.ir.builder import NameTable
 from adgen.ir.function import Function
-from adgen.ir.ops import Op, Region, defined_in, rename_uses, use_counts, walk_ops
-from adgen.ir.parallel import is_parallel
+from adgen.ir.ops import Op, Region, defined_in, use_counts, walk_ops
 from adgen.ir.types import BOOL, I64, ArrayType, is_float
 from adgen.ir.values import Value
 from adgen.primitives import registry
+from adgen.transforms.simplify.loop_rewrite import LoopRewriter
 
 _WRITES = ("setitem", "index_add")
 MAX_TERM_OPS = 16  # ops cloned for all terms of one offset; more costs more than it saves
@@ -72,35 +71,10 @@ def gather_stencils(fn: Function) -> Function:
         >>> # for p in range(lo + 1, hi):  u_bar[p] += r * a_bar[p - 1] + a_bar[p] + r * a_bar[p + 1]
         >>> # and two short guarded loops for the elements at either end.
     """
-    from adgen.transforms.specialize import all_names
-
-    gatherer = _Gatherer(NameTable(all_names(fn)), _int_constants(fn))
-    body = gatherer.region(fn.body)
-    if not gatherer.renames:
-        return fn
-    return Function(fn.name, rename_uses(body, gatherer.renames), fn.loc, fn.tuple_return)
+    return _Gatherer(fn).run(fn)
 
 
-class _Gatherer:
-    def __init__(self, names: NameTable, constants: dict[str, int]):
-        self.names = names
-        self.constants = constants
-        self.renames: dict[str, Value] = {}
-
-    def fresh(self, hint: str, type_) -> Value:
-        return Value(self.names.fresh(hint), type_)
-
-    def region(self, region: Region) -> Region:
-        ops = []
-        for op in region.ops:
-            if op.regions:
-                op = replace(op, regions=tuple(self.region(r) for r in op.regions))
-            if op.opcode == "for" and not is_parallel(op):
-                ops.extend(self.loop(op))
-            else:
-                ops.append(op)
-        return Region(region.args, tuple(ops), region.yields)
-
+class _Gatherer(LoopRewriter):
     def loop(self, op: Op) -> list[Op]:
         """`op` (and the gather loops split off it before it)."""
         before: list[Op] = []
@@ -429,11 +403,6 @@ def _unsigned(op: Op, from_p: set[str]) -> Op:
     if not indices or any(v.name not in from_p for v in indices):
         return op
     return replace(op, attrs=tuple(sorted(dict(op.attrs, unsigned=True).items())))
-
-
-def _int_constants(fn: Function) -> dict[str, int]:
-    return {op.results[0].name: op.attr("value") for op in walk_ops(fn.body)
-            if op.opcode == "const" and op.results[0].type == I64}
 
 
 def _affine_forms(body: Region, inside: set[str], constants: dict[str, int]) -> dict:

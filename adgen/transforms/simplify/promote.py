@@ -18,12 +18,11 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from adgen.ir.builder import NameTable
 from adgen.ir.function import Function
-from adgen.ir.ops import Op, Region, defined_in, rename_uses, use_counts
-from adgen.ir.parallel import is_parallel
+from adgen.ir.ops import Op, Region, defined_in, use_counts
 from adgen.ir.types import BOOL, I64, ArrayType, is_float
 from adgen.ir.values import Value
+from adgen.transforms.simplify.loop_rewrite import LoopRewriter
 
 
 def promote_accumulations(fn: Function) -> Function:
@@ -34,34 +33,10 @@ def promote_accumulations(fn: Function) -> Function:
         >>> # acc = 0.0; for row in range(r0, d): acc += w[row] * q_bar[row]
         >>> # if trip_count(r0, d, 1) > 0: xc_bar[col] += acc
     """
-    from adgen.transforms.specialize import all_names
-
-    promoter = _Promoter(NameTable(all_names(fn)))
-    body = promoter.region(fn.body)
-    if not promoter.renames:
-        return fn
-    return Function(fn.name, rename_uses(body, promoter.renames), fn.loc, fn.tuple_return)
+    return _Promoter(fn).run(fn)
 
 
-class _Promoter:
-    def __init__(self, names: NameTable):
-        self.names = names
-        self.renames: dict[str, Value] = {}
-
-    def fresh(self, hint: str, type_) -> Value:
-        return Value(self.names.fresh(hint), type_)
-
-    def region(self, region: Region) -> Region:
-        ops = []
-        for op in region.ops:
-            if op.regions:
-                op = replace(op, regions=tuple(self.region(r) for r in op.regions))
-            if op.opcode == "for" and not is_parallel(op):
-                ops.extend(self.loop(op))
-            else:
-                ops.append(op)
-        return Region(region.args, tuple(ops), region.yields)
-
+class _Promoter(LoopRewriter):
     def loop(self, op: Op) -> list:
         body = op.regions[0]
         inside = defined_in(op)
