@@ -24,7 +24,7 @@ from adgen.frontend.source import unchanged
 from adgen.ir.function import Function
 from adgen.ir.types import BOOL, F32, F64, I64, ArrayType, Type, is_float
 from adgen.transforms.forward import differentiate_forward
-from adgen.transforms.pipeline import dump, simplify
+from adgen.transforms.pipeline import SIMPLIFY, dump, simplify
 from adgen.transforms.reverse import differentiate_reverse, prepare_reverse
 from adgen.transforms.simplify.dce import eliminate_dead_code
 from adgen.transforms.specialize import specialize
@@ -319,8 +319,8 @@ class Transformed:
                       f"{self.python_function.__code__.co_firstlineno})",
                       f"transform: {self.description(ir)}",
                       "signature: (" + ", ".join(str(t) for t in types) + ")",
-                      f"passes: specialize, {self.pass_names()}, fold, cse, hoist, promote, "
-                      "gather, cells, linear, shapes, dce"]
+                      f"passes: specialize, {self.pass_names()}, "
+                      + ", ".join(name for name, _ in SIMPLIFY)]
             if self.backend == "cuda":  # the python back end's source, as an array program
                 from adgen.cuda.program import array_variables, program_source
 
