@@ -791,6 +791,16 @@ LANES_ODE = 16         # orbits integrated together (see logistic_map_adjoint)
 
 
 @jit
+def _lotka_volterra_rhs_adjoint(gku, gkv, us, vs, a, b, c, d):
+    """A stage's adjoint (gku, gkv) through f(us, vs) = (a us - b us vs, c us vs - d vs):
+    the adjoint of (us, vs) and the stage's d theta terms (d a, -d b, d c, -d d)."""
+    uv = us * vs
+    gsu = gku * (a - b * vs) + gkv * c * vs
+    gsv = gkv * (c * us - d) - gku * b * us
+    return gsu, gsv, gku * us, gku * uv, gkv * uv, gkv * vs
+
+
+@jit
 def _lotka_volterra_step_adjoint(u, v, gu, gv, a, b, c, d, dt, h2, h6):
     """One RK4 step of Lotka-Volterra backwards: the stages recomputed from the state
     (u, v) at the step's start, the adjoint (gu, gv) of the state after it taken back
@@ -808,51 +818,25 @@ def _lotka_volterra_step_adjoint(u, v, gu, gv, a, b, c, d, dt, h2, h6):
     k3v = c * u3 * v3 - d * v3
     u4 = u + dt * k3u
     v4 = v + dt * k3v
-    # stage adjoints, last stage first: each stage's (gku, gkv) goes through
-    # the right-hand side f(us, vs) to (gsu, gsv) and to theta
-    gku = h6 * gu
-    gkv = h6 * gv
-    uv = u4 * v4
-    pa = gku * u4
-    pb = gku * uv
-    pc = gkv * uv
-    pd = gkv * v4
-    gsu = gku * (a - b * v4) + gkv * c * v4
-    gsv = gkv * (c * u4 - d) - gku * b * u4
+    # stage adjoints, last stage first: each stage's (gku, gkv) goes through the
+    # right-hand side at its point to (gsu, gsv), which reaches u, v and the stage before
+    gsu, gsv, pa, pb, pc, pd = _lotka_volterra_rhs_adjoint(h6 * gu, h6 * gv, u4, v4,
+                                                           a, b, c, d)
     nu = gu + gsu                    # u4 = u + dt k3: to u and to k3
     nv = gv + gsv
-    gku = 2.0 * h6 * gu + dt * gsu
-    gkv = 2.0 * h6 * gv + dt * gsv
-    uv = u3 * v3
-    pa += gku * u3
-    pb += gku * uv
-    pc += gkv * uv
-    pd += gkv * v3
-    gsu = gku * (a - b * v3) + gkv * c * v3
-    gsv = gkv * (c * u3 - d) - gku * b * u3
+    gsu, gsv, qa, qb, qc, qd = _lotka_volterra_rhs_adjoint(
+        2.0 * h6 * gu + dt * gsu, 2.0 * h6 * gv + dt * gsv, u3, v3, a, b, c, d)
     nu += gsu
     nv += gsv
-    gku = 2.0 * h6 * gu + h2 * gsu
-    gkv = 2.0 * h6 * gv + h2 * gsv
-    uv = u2 * v2
-    pa += gku * u2
-    pb += gku * uv
-    pc += gkv * uv
-    pd += gkv * v2
-    gsu = gku * (a - b * v2) + gkv * c * v2
-    gsv = gkv * (c * u2 - d) - gku * b * u2
+    pa, pb, pc, pd = pa + qa, pb + qb, pc + qc, pd + qd
+    gsu, gsv, qa, qb, qc, qd = _lotka_volterra_rhs_adjoint(
+        2.0 * h6 * gu + h2 * gsu, 2.0 * h6 * gv + h2 * gsv, u2, v2, a, b, c, d)
     nu += gsu
     nv += gsv
-    gku = h6 * gu + h2 * gsu
-    gkv = h6 * gv + h2 * gsv
-    uv = u * v
-    pa += gku * u
-    pb += gku * uv
-    pc += gkv * uv
-    pd += gkv * v
-    gu_new = nu + gku * (a - b * v) + gkv * c * v
-    gv_new = nv + gkv * (c * u - d) - gku * b * u
-    return gu_new, gv_new, pa, pb, pc, pd
+    pa, pb, pc, pd = pa + qa, pb + qb, pc + qc, pd + qd
+    gsu, gsv, qa, qb, qc, qd = _lotka_volterra_rhs_adjoint(
+        h6 * gu + h2 * gsu, h6 * gv + h2 * gsv, u, v, a, b, c, d)
+    return nu + gsu, nv + gsv, pa + qa, pb + qb, pc + qc, pd + qd
 
 
 @jit
