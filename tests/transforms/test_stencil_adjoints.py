@@ -31,6 +31,7 @@ from adgen.ir.ops import walk_ops
 from adgen.testing import check_grads, check_vjp
 from adgen.transforms.pipeline import simplify
 from adgen.transforms.simplify.gather import _LoopFacts
+from adgen.transforms.simplify.loop_rewrite import int_constants
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "examples"))
 from objectives.heat import heat_elementwise
@@ -92,8 +93,7 @@ def _scatter_loops(fn) -> int:
     for op in walk_ops(fn.body):
         if op.opcode != "for":
             continue
-        facts = _LoopFacts(op, {o.results[0].name: o.attr("value") for o in walk_ops(fn.body)
-                                if o.opcode == "const"})
+        facts = _LoopFacts(op, int_constants(fn))
         count += sum(facts.stencil(slot) is not None
                      for slot in range(len(op.regions[0].args) - 1))
     return count
