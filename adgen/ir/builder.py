@@ -133,6 +133,14 @@ class Builder:
             return new
         return value
 
+    def definition(self, value: Value) -> Op | None:
+        """The op of an open block that defines `value` (None if it is defined elsewhere)."""
+        for block in reversed(self._blocks):
+            for op in reversed(block):
+                if any(r.name == value.name for r in op.results):
+                    return op
+        return None
+
     # blocks -----------------------------------------------------------
     def open_block(self) -> None:
         self._blocks.append([])

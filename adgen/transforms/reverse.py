@@ -50,6 +50,7 @@ from adgen.primitives import registry
 from adgen.primitives.registry import Scatter, Zero
 from adgen.transforms.activity import varied_values
 from adgen.transforms.clone import Scope, clone_op, free_values, fresh_value
+from adgen.transforms.eager import EagerSums, eager_forward, eager_reverse, summed_slot
 from adgen.transforms.needed import logged_lineages, needed_values
 from adgen.transforms.nest import NestForward, NestTape, plan_nest, reverse_nest_loop
 from adgen.transforms.replay import Demand, Level
@@ -59,6 +60,7 @@ from adgen.transforms.scalarize import scalarize_slice_writes
 from adgen.transforms.specialize import all_names
 from adgen.transforms.store import stored_ops, values_read_nonlinearly
 from adgen.transforms.undo import WRITES, Lineages
+from adgen.transforms.vanish import append_guarded
 from adgen.transforms.zeros import materialize
 
 
@@ -93,6 +95,7 @@ class ReverseLoop:
     free_args: list
     state_args: list
     operands: list  # the last iteration, then the initial values of what it carries
+    count: Value  # iterations
 
 
 def _where(op: Op) -> str:
@@ -129,6 +132,7 @@ class _Reverse:
         self.taped_writes: set[int] = set()  # writes whose old element a nest tapes
         self.unrestored: set[int] = set()  # writes whose old element nothing reads (nests)
         self.plans: dict = {}  # top-level loop id -> its nest plan (transforms.nest)
+        self.eager: dict = {}  # top-level loop id -> the slot of its sum (transforms.eager)
         # transforms.store; under memory_budget= (checkpointed loops) nothing is stored
         checkpointed = any(is_checkpointed(op) for op in walk_ops(fn.body))
         self.read_nonlinearly = set() if checkpointed else values_read_nonlinearly(fn.body)
@@ -162,7 +166,10 @@ class _Reverse:
         fn, b = self.fn, self.b
         scope = Scope()
         for op in fn.body.ops:
-            if op.opcode in ("for", "while") and self.loop_needs_tape(op):
+            slot = summed_slot(op, self.active, self.lineages.written_in(op))
+            if slot is not None:
+                self.eager[id(op)] = slot
+            elif op.opcode in ("for", "while") and self.loop_needs_tape(op):
                 plan = plan_nest(self, op)
                 if plan is not None:
                     self.plans[id(op)] = plan
@@ -206,7 +213,9 @@ class _Reverse:
             if op.results and all(r.name in stored for r in op.results):
                 continue
             self.b.loc = op.loc
-            if op.opcode in ("for", "while") and self.loop_needs_tape(op):
+            if id(op) in self.eager:
+                eager_forward(self, op, scope, fresh)
+            elif op.opcode in ("for", "while") and self.loop_needs_tape(op):
                 plan = self.plans.get(id(op)) or plan_nest(self, op)
                 if plan is not None:
                     NestForward(self, plan, scope, fresh).run()
@@ -347,7 +356,8 @@ class _Reverse:
                 tape_inits.append(b.emit("empty", size, attrs={"dtype": str(t), TAPE: True},
                                          name=carried[k].name + TAPE_SUFFIX))
         for lineage in logged:
-            tape_inits.append(b.emit("empty", size, attrs={"dtype": "i64", TAPE: True}, name="mark" + TAPE_SUFFIX))
+            tape_inits.append(b.emit("empty", size, attrs={"dtype": "i64", TAPE: True},
+                                     name="mark" + TAPE_SUFFIX))
         for v in stored:
             tape_inits.append(b.emit("empty", size, attrs={"dtype": str(v.type), TAPE: True},
                                      name=v.name + TAPE_SUFFIX))
@@ -542,6 +552,8 @@ class _Reverse:
             adj[k] = r
 
     def reverse_loop(self, op: Op, adj: dict, scope: Scope) -> None:
+        if isinstance(scope.tapes.get(id(op)), EagerSums):
+            return eager_reverse(self, op, adj, scope)
         if self.independent(op):
             return self.reverse_independent(op, adj, scope)
         cts = [adj.pop(r.name, None) for r in op.results]
@@ -604,7 +616,7 @@ class _Reverse:
                            [b.value(carried[j].name + "_bar", carried[j].type) for j in slots],
                            [b.value(v.name + "_bar", v.type) for v in free],
                            [b.value(s.name, s.type) for s in states],
-                           [last, *init_bars, *free_bars, *states])
+                           [last, *init_bars, *free_bars, *states], count)
         if is_for:
             start, _, stride = (scope.map(v) for v in op.operands[:3])
             loop.inner.subst[body.args[0].name] = b.emit(
@@ -626,6 +638,8 @@ class _Reverse:
                       for j in loop.slots]
         next_free = [materialize(b, body_adj.get(v.name), scope.map(v)) for v in loop.free]
         next_states = [body_adj[_state(w)] for w in loop.written]
+        unordered = not loop.written and all(
+            _passed_on(b, n, a) for n, a in zip(next_slots, loop.slot_args))
         region = b.close_block([loop.counter] + loop.slot_args + loop.free_args
                                + loop.state_args, next_slots + next_free + next_states)
         slot_results = [b.value(carried[j].name + "_bar", carried[j].type) for j in loop.slots]
@@ -633,9 +647,22 @@ class _Reverse:
         state_results = [b.value(s.name, s.type) for s in loop.state_args]
         last, *rest = loop.operands
         b.loc = loop.op.loc
-        b.append(Op("for", (last, b.const(-1, I64), b.const(-1, I64), *rest),
-                    tuple(slot_results + free_results + state_results), (), (region,),
-                    loop.op.loc))
+        bounds = (last, b.const(-1, I64), b.const(-1, I64))
+        if unordered:
+            # the iterations only add into adjoints from outside (sums, scatter-adds): no
+            # order is needed, and forwards the loop vectorizes and prefetches (conv1d's
+            # window: 3.5 against 6.3 ms backwards after its forward iteration)
+            bounds = (b.const(0, I64), loop.count, b.const(1, I64))
+        reverse = Op("for", (*bounds, *rest),
+                     tuple(slot_results + free_results + state_results), (), (region,),
+                     loop.op.loc)
+        seeds = rest[:len(loop.slots)]
+        if loop.written:
+            b.append(reverse)
+        else:  # skipped where its seeds are exactly 0 (transforms.vanish)
+            results = append_guarded(b, reverse, seeds, rest)
+            slot_results = results[:len(slot_results)]
+            free_results = results[len(slot_results):]
         for v, r in zip(loop.free, free_results):
             adj[v.name] = r
         for lineage, r in zip(loop.written, state_results):
@@ -748,6 +775,23 @@ class _Reverse:
             # so that no other value that shares it changes
             init = self.b.emit("copy", init, name=v.name + "_bar")
         return init
+
+
+def _passed_on(b, value: Value, arg: Value) -> bool:
+    """Whether `value` is `arg`, or `arg` times 1.0 (the adjoint of a running sum's old
+    value is its new value's, the same in every iteration)."""
+    for _ in range(4):
+        if value is arg:
+            return True
+        op = b.definition(value)
+        if op is None or op.opcode != "mul":
+            return False
+        ones = [v for v in op.operands if (d := b.definition(v)) is not None
+                and d.opcode == "const" and d.attr("value") == 1]
+        if not ones:
+            return False
+        value = op.operands[1] if op.operands[0] is ones[0] else op.operands[0]
+    return False
 
 
 def _body_only(op: Op) -> Op:

@@ -15,7 +15,8 @@ carries or computes are read other than by sums (`s = r * s * (1 - s)`, or a
 result compared after the loop): a loop that only sums into the output
 (`total += f(x[i])`, `return total / n`) needs no forward sweep for a gradient,
 and storing would add one (measured: 1.35 x slower on the logistic regression's
-loop source).
+loop source). At the top level of a function such a loop is not taped at all: each
+iteration's reverse follows it (`transforms/eager.py`).
 
 Not stored: values of arrays (a tape entry costs a pass over memory, as
 recomputing does), values computed inside an `if` or an inner loop of the body

@@ -475,7 +475,7 @@ def test_static_arguments_are_compiled_in(backend):
         assert g(0.5, n, scale) == pytest.approx(expected, rel=1e-14)
     assert len(g.cache) == 2                    # one specialization per static value
     text = adgen.source(g, 0.5, 3, 2.0)
-    assert "range(2, -1, -1)" in text and "2.0" in text   # the values are in the code
+    assert "range(3)" in text and "2.0" in text   # the values are in the code
     assert "signature: (f64, i64=3, f64=2.0)" in text
     with pytest.raises(ValueError, match="both differentiated"):
         adgen.grad(scaled_sum, argnums=(0, 1), static_argnums=1)

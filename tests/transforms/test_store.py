@@ -65,18 +65,17 @@ def test_stored_and_recomputed_derivatives_agree(backend, recompute_everything):
         recompute_everything(adgen.hessian(recurrence, backend="python"), x, n), rel=1e-12)
 
 
-def test_loops_whose_forward_sweep_is_dead_store_nothing():
-    """A sum into the output needs no forward sweep for its gradient: storing exp(-|t|)
-    would add one (1.35 x slower, measured), so it is recomputed. The dot product of the
-    inner loop runs once, in the forward sweep, which tapes its result z for the reverse
-    one (a loop nest runs once in each sweep)."""
+def test_a_loop_that_sums_into_the_output_stores_nothing():
+    """A sum into the output is reversed one iteration at a time, right after its
+    primal code (transforms/eager.py): exp(-|t|) and the dot product z are computed
+    once, in the iteration, and read from there; no tape at all."""
     rng = np.random.default_rng(0)
     X, y = rng.normal(size=(6, 3)), (rng.random(6) > 0.5).astype(float)
     text = adgen.source(adgen.grad(logistic_regression_loops, argnums=(0, 1)),
                         rng.normal(size=3), 0.1, X, y, 0.01)
-    assert re.findall(r"\w+_tape\b", text) == ["z_4_tape"] * 3
-    assert "np.exp" in text[text.index("z_4_tape[k_"):]
-    assert text.count("# line 34: z += X[i, j] * w[j]") == 2  # forward, reverse
+    assert "_tape" not in text
+    assert text.count("np.exp(") == 1
+    assert text.count("# line 34: z += X[i, j] * w[j]") == 2  # its forward, its reverse
 
 
 def test_mlp_hidden_units_are_read_back_not_recomputed(recompute_everything):
@@ -87,7 +86,7 @@ def test_mlp_hidden_units_are_read_back_not_recomputed(recompute_everything):
                                                           backend="python"), *data)
     # tanh(a) of each hidden unit comes from a tape: its dot product over the inputs is
     # not recomputed by the reverse sweeps
-    assert "= tmp_3_tape[at_" in text
+    assert re.search(r"= tmp_3_tape\w*\[\w+\]", text)
     # and neither version recomputes the dot product in the reverse sweep: the nest runs
     # once in each sweep (the inner loop's result is taped where tanh is not); mlp_logit
     # is inlined twice, for class 0 and in the loop over the others
