@@ -43,7 +43,7 @@ from adgen.transforms.needed import unread_restores
 from adgen.transforms.replay import Level, unsafe_values, value_demanded
 from adgen.transforms.revolve import is_checkpointed
 from adgen.transforms.store import stored_ops
-from adgen.transforms.undo import SHAPE_ONLY, WRITES
+from adgen.transforms.undo import SHAPE_ONLY, WRITES, ArrayState
 
 
 class _NotCovered(Exception):
@@ -624,8 +624,8 @@ def reverse_nest_loop(rev, op: Op, cts: list, adj: dict, scope) -> None:
         if j not in tape.slot_buffers and rev.write_only(op, a):
             inner.subst[a.name] = scope.map(inits[j])
     for key, value in adj.items():
-        if key.startswith("@") and key[1:] in record.plan.written:
-            inner.lineage_value[key[1:]] = value
+        if isinstance(key, ArrayState) and key.lineage in record.plan.written:
+            inner.lineage_value[key.lineage] = value
     for lineage, state in zip(loop.written, loop.state_args):
         inner.lineage_value[lineage] = state
         for a in carried:

@@ -27,7 +27,7 @@ from adgen.ir.values import Value
 from adgen.primitives import registry
 from adgen.transforms.clone import clone_op, free_values
 from adgen.transforms.needed import LINEAR
-from adgen.transforms.undo import SHAPE_ONLY, WRITES
+from adgen.transforms.undo import SHAPE_ONLY, WRITES, ArrayState
 
 
 def demands(rev, op: Op) -> tuple[list, list, bool]:
@@ -174,8 +174,7 @@ class Demand:
         lineage = self.rev.lineages.of(v)
         if lineage is None or lineage not in self.plan.written:
             return None
-        key = "@" + lineage
-        return self.adj.get(key, self.scope.lineage_value.get(lineage))
+        return self.adj.get(ArrayState(lineage), self.scope.lineage_value.get(lineage))
 
     def ensure(self, v: Value, at: int) -> bool:
         """Bind `v` (recomputing it at the reverse of op `at`); True where it is bound for

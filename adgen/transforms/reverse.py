@@ -18,7 +18,7 @@ visits ops backwards and applies each primitive's registry `vjp` rule.
   (`adgen.transforms.undo`); a reverse iteration first restores the array to
   its state at the start of that iteration, and the reverse sweep undoes each
   write as it passes it. The current state of such an array is threaded
-  through the reverse sweep like an adjoint, under the key "@<lineage>".
+  through the reverse sweep like an adjoint, under the key `ArrayState(lineage)`.
 
 Adjoints of values defined outside a region that the region's reverse sweep
 updates are yielded out of `if`s and carried through reverse loops, so the
@@ -59,7 +59,7 @@ from adgen.transforms.rotation import unroll_rotations
 from adgen.transforms.scalarize import scalarize_slice_writes
 from adgen.transforms.specialize import all_names
 from adgen.transforms.store import stored_ops, values_read_nonlinearly
-from adgen.transforms.undo import WRITES, Lineages
+from adgen.transforms.undo import WRITES, ArrayState, Lineages
 from adgen.transforms.vanish import append_guarded
 from adgen.transforms.zeros import materialize
 
@@ -111,8 +111,8 @@ def _uses(region) -> set[str]:
     return used
 
 
-def _state(lineage: str) -> str:
-    return "@" + lineage
+def _state(lineage: str) -> ArrayState:
+    return ArrayState(lineage)
 
 
 class _Reverse:
@@ -516,11 +516,11 @@ class _Reverse:
                 inner.lineage_value[lineage] = state
             if scope.nest is not None:  # the branch's values: recomputed where read
                 for key, value in adj.items():
-                    if key.startswith("@") and key[1:] in scope.nest.written:
-                        inner.lineage_value[key[1:]] = value
+                    if isinstance(key, ArrayState) and key.lineage in scope.nest.written:
+                        inner.lineage_value[key.lineage] = value
             else:
                 self.forward_sweep(region.ops, inner, fresh=True)
-            branch_adj = {k: adj[k] for k in keys if k in adj and not k.startswith("@")}
+            branch_adj = {k: adj[k] for k in keys if k in adj and not isinstance(k, ArrayState)}
             for lineage in written:
                 branch_adj[_state(lineage)] = inner.lineage_value[lineage]
             for lineage in self.lineages.written_in(op):
@@ -536,15 +536,17 @@ class _Reverse:
             self.reverse_sweep(region.ops, branch_adj, inner)
             branches.append((b.pop_block(), branch_adj))
         slots = [k for k in keys
-                 if k.startswith("@") or any(out.get(k) is not adj.get(k) for _, out in branches)]
+                 if isinstance(k, ArrayState)
+                 or any(out.get(k) is not adj.get(k) for _, out in branches)]
         regions = []
         for ops, out in branches:
             b.push_block(ops)
-            yields = [out[k] if k.startswith("@") else materialize(b, out.get(k), likes[k])
-                      for k in slots]
+            yields = [out[k] if isinstance(k, ArrayState)
+                      else materialize(b, out.get(k), likes[k]) for k in slots]
             regions.append(b.close_block((), yields))
-        types = [before[k[1:]].type if k.startswith("@") else likes[k].type for k in slots]
-        results = [b.value(k[1:] if k.startswith("@") else k + "_bar", t)
+        types = [before[k.lineage].type if isinstance(k, ArrayState) else likes[k].type
+                 for k in slots]
+        results = [b.value(k.lineage if isinstance(k, ArrayState) else k + "_bar", t)
                    for k, t in zip(slots, types)]
         b.loc = op.loc
         b.append(Op("if", (cond,), tuple(results), (), tuple(regions), op.loc))

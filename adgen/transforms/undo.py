@@ -17,6 +17,7 @@ Such *write-only* lineages are not tracked.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 from adgen.errors import AdgenDerivativeError
 from adgen.ir.function import Function
@@ -25,6 +26,14 @@ from adgen.ir.types import ArrayType
 
 WRITES = ("setitem", "index_add")
 SHAPE_ONLY = ("dim", "len", "size")  # read an array's shape, never its elements
+
+
+@dataclass(frozen=True)
+class ArrayState:
+    """The key under which reverse mode threads the current state of a tracked array
+    through its reverse sweep, next to the adjoints (keyed by value name)."""
+
+    lineage: str
 
 
 class Lineages:
