@@ -19,21 +19,25 @@ adjoints of sums over data points are written (ADBench's GMM, a loss summed over
 examples), with no tape at all at the level of the sum.
 
 Only for a `for` loop at the top level of the function, serial, not checkpointed,
-that writes no array it carries and whose one active carried value is such a sum
-(`acc + t`, `t + acc`, `acc - t`, chained; `acc` read nowhere else). Anything else
-is taped as usual.
+whose one active carried value is such a sum (`acc + t`, `t + acc`, `acc - t`,
+chained; `acc` read nowhere else), and whose only array writes are into scratch
+arrays that each iteration refills before reading them and that nothing outside the
+loop reads (the GMM's `xcentered`; the iteration's reverse undoes its writes, so the
+array ends each iteration as it began it). Anything else is taped as usual.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from adgen.ir.ops import Op, use_counts
+from adgen.ir.ops import Op, walk_ops
 from adgen.ir.parallel import is_parallel
 from adgen.ir.types import ScalarType, is_float
 from adgen.primitives.registry import Zero
 from adgen.transforms.clone import fresh_value
+from adgen.transforms.needed import private_to_iterations
 from adgen.transforms.revolve import is_checkpointed
+from adgen.transforms.undo import SHAPE_ONLY, ArrayState
 from adgen.transforms.zeros import materialize
 
 
@@ -47,42 +51,85 @@ class EagerSums:
     partials: tuple
 
 
-def summed_slot(op: Op, active: set, written: list) -> int | None:
-    """The carried slot of `op` (a loop) whose value is the only active one and a sum of
-    independent terms, or None when `op` is not such a loop."""
-    if op.opcode != "for" or is_parallel(op) or is_checkpointed(op) or written:
+def summed_slot(rev, op: Op) -> int | None:
+    """The carried slot of `op` (a top-level loop) whose value is the only active one and
+    a sum of independent terms, or None when `op` is not such a loop."""
+    if op.opcode != "for" or is_parallel(op) or is_checkpointed(op):
         return None
+    if not all(_scratch(rev, op, lineage) for lineage in rev.lineages.written_in(op)):
+        return None
+    active = rev.active
     body = op.regions[0]
     carried = body.args[1:]
+    written = rev.lineages.written_in(op)
     slots = [k for k, a in enumerate(carried)
-             if a.name in active or op.results[k].name in active
-             or body.yields[k].name in active]
+             if (a.name in active or op.results[k].name in active
+                 or body.yields[k].name in active) and rev.lineages.of(a) not in written]
     if len(slots) != 1:
         return None
     k = slots[0]
     arg = carried[k]
     if not (isinstance(arg.type, ScalarType) and is_float(arg.type)):
         return None
-    uses = use_counts(op)
-    users = {}
-    for inner in body.ops:
+    return k if _sums_into(body, arg, k) else None
+
+
+def _sums_into(body, arg, k: int) -> bool:
+    """Whether the carried value `arg` of a loop body reaches the body's k-th yield only
+    by additions of other values (`arg + t`, `t + arg`, `arg - t`, chained, also through
+    inner loops that do the same), read by nothing else."""
+    uses: dict[str, int] = {}
+    for inner in walk_ops(body):
         for v in inner.operands:
-            users.setdefault(v.name, []).append(inner)
+            uses[v.name] = uses.get(v.name, 0) + 1
+        for sub in inner.regions:
+            for v in sub.yields:
+                uses[v.name] = uses.get(v.name, 0) + 1
+    for v in body.yields:
+        uses[v.name] = uses.get(v.name, 0) + 1
     current = arg
     while current.name != body.yields[k].name:
-        found = users.get(current.name, [])
+        found = [o for o in body.ops if any(v.name == current.name for v in o.operands)]
         if uses.get(current.name, 0) != 1 or len(found) != 1:
-            return None
+            return False
         user = found[0]
-        if user.opcode == "add" or (user.opcode == "sub" and user.operands[0].name == current.name):
+        if user.opcode == "add" or (user.opcode == "sub"
+                                    and user.operands[0].name == current.name):
             if user.results[0].type != arg.type:
-                return None
+                return False
             current = user.results[0]
+        elif user.opcode == "for" and not user.regions[0].args[0].name == current.name:
+            inits = [v.name for v in user.operands[3:]]
+            if current.name not in inits:
+                return False
+            slot = inits.index(current.name)
+            inner = user.regions[0]
+            if not _sums_into(inner, inner.args[1 + slot], slot):
+                return False
+            current = user.results[slot]
         else:
-            return None
-    if uses.get(current.name, 0) != 1 or current.name == arg.name:
-        return None  # the sum is read elsewhere, or never added to
-    return k
+            return False
+    # the sum is yielded once, and added to at least once
+    return uses.get(current.name, 0) == 1 and current.name != arg.name
+
+
+def _scratch(rev, loop: Op, lineage: str) -> bool:
+    """An array `loop` writes that is scratch space of each iteration: refilled before
+    it is read (`needed.private_to_iterations`), not a parameter's, and touched nowhere
+    outside the loop but by its creation and shape reads. After an iteration's reverse
+    sweep it holds what it held before the iteration (its writes undone), which then
+    nothing reads."""
+    if any(rev.lineages.of(p) == lineage for p in rev.fn.params):
+        return False
+    if not private_to_iterations(rev, loop, lineage):
+        return False
+    inside = {id(o) for sub in loop.regions for o in walk_ops(sub)}
+    for other in walk_ops(rev.fn.body):
+        if id(other) in inside or other is loop or other.opcode in SHAPE_ONLY:
+            continue
+        if any(rev.lineages.of(v) == lineage for v in other.operands):
+            return False
+    return True
 
 
 def eager_forward(rev, op: Op, scope, fresh: bool) -> None:
@@ -91,27 +138,47 @@ def eager_forward(rev, op: Op, scope, fresh: bool) -> None:
     b = rev.b
     body = op.regions[0]
     slot = rev.eager[id(op)]
+    carried = body.args[1:]
+    written = rev.lineages.written_in(op)
     free = rev._active_free(op)
     inits = [b.rename_last(materialize(b, None, scope.map(v)), v.name + "_bar")
              for v in free]
+    # the adjoint of a scratch array: allocated once, zero again at the end of each
+    # iteration's reverse (the writes that refill the array zero their elements' adjoint)
+    scratch = [k for k, a in enumerate(carried)
+               if rev.lineages.of(a) in written and body.yields[k].name in rev.active]
+    inits += [b.rename_last(materialize(b, None, scope.map(op.operands[3 + k])),
+                            carried[k].name + "_bar") for k in scratch]
     inner, args = rev.enter(body, scope, fresh)
     partial_args = [b.value(v.name + "_bar", v.type) for v in free]
+    scratch_args = [b.value(carried[k].name + "_bar", carried[k].type) for k in scratch]
     b.open_block()
     rev.forward_sweep(body.ops, inner, fresh)
     body_adj = {v.name: a for v, a in zip(free, partial_args)}
+    for k, a in zip(scratch, scratch_args):
+        body_adj[body.yields[k].name] = a
+    for lineage in written:  # its reverse undoes the iteration's writes as it passes them
+        body_adj[ArrayState(lineage)] = inner.lineage_value[lineage]
     rev.add_adjoint(body_adj, body.yields[slot], b.const(1.0, body.yields[slot].type))
     rev.reverse_sweep(body.ops, body_adj, inner)
     partials = [materialize(b, body_adj.get(v.name), scope.map(v)) for v in free]
-    region = b.close_block(args + partial_args,
-                           [inner.map(y) for y in body.yields] + partials)
+    cleared = [materialize(b, body_adj.get(carried[k].name), a)
+               for k, a in zip(scratch, scratch_args)]
+    yields = []
+    for y in body.yields:  # a scratch array: as the reverse left it (see _scratch)
+        lineage = rev.lineages.of(y)
+        yields.append(body_adj[ArrayState(lineage)] if lineage in written else inner.map(y))
+    region = b.close_block(args + partial_args + scratch_args, yields + partials + cleared)
     results = [fresh_value(rev.names, r) if fresh else r for r in op.results]
     for r, new in zip(op.results, results):
         scope.subst[r.name] = new
     partial_results = [b.value(v.name + "_bar", v.type) for v in free]
+    scratch_results = [b.value(carried[k].name + "_bar", carried[k].type) for k in scratch]
     operands = tuple(scope.map(v) for v in op.operands) + tuple(inits)
     b.loc = op.loc
-    b.append(Op("for", operands, tuple(results) + tuple(partial_results), op.attrs,
-                (region,), op.loc))
+    b.append(Op("for", operands, tuple(results) + tuple(partial_results)
+                + tuple(scratch_results), op.attrs, (region,), op.loc))
+    rev.track(op, results, scope)
     scope.tapes[id(op)] = EagerSums(slot, tuple(free), tuple(partial_results))
 
 

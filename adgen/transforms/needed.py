@@ -113,14 +113,7 @@ def unread_restores(rev, root: Op) -> set[int]:
         >>> #     total += q[0] * q[0]
     """
     found: set[int] = set()
-    ops = list(walk_ops(rev.fn.body))
-    defs = {r.name: op for op in ops for r in op.results}
-    # the ops that create each lineage's arrays (what `_length_of` compares sizes with)
-    created: dict = {}
-    for o in ops:
-        if o.opcode not in WRITES + ("for", "while", "if"):
-            for lineage in {rev.lineages.of(r) for r in o.results} - {None}:
-                created.setdefault(lineage, []).append(o)
+    defs, created = _array_facts(rev)
 
     def visit(region: Region, path: list) -> None:
         for i, op in enumerate(region.ops):
@@ -134,6 +127,61 @@ def unread_restores(rev, root: Op) -> set[int]:
     for sub in root.regions:
         visit(sub, [])
     return found
+
+
+def _array_facts(rev) -> tuple[dict, dict]:
+    """The function's defining op per value name, and the ops that create each lineage's
+    arrays (what `_length_of` compares sizes with)."""
+    ops = list(walk_ops(rev.fn.body))
+    defs = {r.name: op for op in ops for r in op.results}
+    created: dict = {}
+    for o in ops:
+        if o.opcode not in WRITES + ("for", "while", "if"):
+            for lineage in {rev.lineages.of(r) for r in o.results} - {None}:
+                created.setdefault(lineage, []).append(o)
+    return defs, created
+
+
+def private_to_iterations(rev, loop: Op, lineage: str) -> bool:
+    """Whether every iteration of `loop` overwrites all of `lineage` before it reads any of
+    it (scratch arrays refilled per iteration), so that no iteration sees what another
+    left there: going into the body, the first op that touches the array is a loop that
+    writes every element and reads none, or a loop whose body is such a body in turn."""
+    defs, created = _array_facts(rev)
+
+    def private(region: Region) -> bool:
+        for op in region.ops:
+            if not _touches(rev, op, lineage):
+                continue
+            if _overwrites_all(rev, defs, created, op, lineage) and \
+                    not _reads_elements(rev, op, lineage):
+                return True
+            return op.opcode == "for" and private(op.regions[0])
+        return True
+
+    return private(loop.regions[0])
+
+
+def _touches(rev, op: Op, lineage: str) -> bool:
+    """Whether `op` (its regions included) reads or writes elements of `lineage`."""
+    for inner in [op, *(o for sub in op.regions for o in walk_ops(sub))]:
+        if inner.opcode in SHAPE_ONLY or inner.opcode in ("for", "while", "if"):
+            continue
+        if any(rev.lineages.of(v) == lineage for v in inner.operands):
+            return True
+    return False
+
+
+def _reads_elements(rev, op: Op, lineage: str) -> bool:
+    """Whether `op` (its regions included) reads elements of `lineage` (a `+=` into it
+    reads)."""
+    for inner in [op, *(o for sub in op.regions for o in walk_ops(sub))]:
+        if inner.opcode in SHAPE_ONLY or inner.opcode in ("for", "while", "if"):
+            continue
+        for k, v in enumerate(inner.operands):
+            if rev.lineages.of(v) == lineage and not (k == 0 and inner.opcode == "setitem"):
+                return True
+    return False
 
 
 def _covered(rev, defs: dict, created: dict, lineage: str, path: list) -> bool:

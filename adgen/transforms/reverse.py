@@ -166,9 +166,15 @@ class _Reverse:
         fn, b = self.fn, self.b
         scope = Scope()
         for op in fn.body.ops:
-            slot = summed_slot(op, self.active, self.lineages.written_in(op))
+            slot = summed_slot(self, op)
             if slot is not None:
                 self.eager[id(op)] = slot
+                for inner in op.regions[0].ops:  # the nests of its body, planned now so
+                    # that their taped writes get no undo log
+                    if inner.opcode in ("for", "while") and self.loop_needs_tape(inner):
+                        plan = plan_nest(self, inner)
+                        if plan is not None:
+                            self.plans[id(inner)] = plan
             elif op.opcode in ("for", "while") and self.loop_needs_tape(op):
                 plan = plan_nest(self, op)
                 if plan is not None:

@@ -189,3 +189,70 @@ def test_tied_terms_share_the_adjoint():
     grad_a = adgen.grad(max_of_terms, argnums=0, backend="python")(a, x)
     np.testing.assert_allclose(grad_a[:2], 0.5 * np.tile(x * x, (2, 1)), rtol=1e-14)
     assert np.all(grad_a[2] == 0.0)
+
+
+def refilled_scratch(x, w):
+    """A scratch vector refilled per iteration, updated in place, then read."""
+    n, d = x.shape
+    row = np.empty(d)
+    total = 0.0
+    for i in range(n):
+        for j in range(d):
+            row[j] = w[j] * x[i, j]
+        for j in range(1, d):
+            row[j] += row[j - 1] * w[j]
+        for j in range(d):
+            total += math.sin(row[j])
+    return total
+
+
+def carried_over(x, w):
+    """`row` keeps what the previous iteration left: not scratch."""
+    n, d = x.shape
+    row = np.zeros(d)
+    total = 0.0
+    for i in range(n):
+        for j in range(d):
+            row[j] = 0.5 * row[j] + w[j] * x[i, j]
+        for j in range(d):
+            total += row[j] * row[j]
+    return total
+
+
+def read_after(x, w):
+    """`row` is read after the loop: what the last iteration left matters."""
+    n, d = x.shape
+    row = np.empty(d)
+    total = 0.0
+    for i in range(n):
+        for j in range(d):
+            row[j] = w[j] * x[i, j]
+        for j in range(d):
+            total += row[j] * row[j]
+    return total + row[0]
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_scratch_arrays_refilled_per_iteration(backend):
+    rng = np.random.default_rng(7)
+    args = (rng.normal(size=(5, 4)), rng.normal(size=4))
+    check_grads(refilled_scratch, args, argnums=(0, 1), backend=backend, order=2)
+    check_vjp(refilled_scratch, args, argnums=(0, 1), backend=backend)
+    text = adgen.source(adgen.grad(refilled_scratch, argnums=(0, 1), backend=backend), *args)
+    # one loop over the rows, no reverse loop over them; the tapes hold one row
+    assert len(_loops(text, "n")) == 1 and "range(n - 1, -1, -1)" not in text
+    sizes = re.findall(r"_tape = _adgen\.tape_array\(tape_memory, \((\w+),\)", text)
+    assert sizes and all(re.search(rf"^ +{n} = _adgen\.trip_count\(\w+, tmp_1, 1\)$",
+                                   text, re.M) for n in sizes)
+    # row's adjoint is allocated once, before the loop
+    loop = text.index("for i_1 in range(")
+    assert "zeros_like(row)" in text[:loop] and "zeros_like" not in text[loop:]
+
+
+@pytest.mark.parametrize("f", [carried_over, read_after])
+def test_arrays_that_outlive_an_iteration_are_taped(f):
+    rng = np.random.default_rng(8)
+    args = (rng.normal(size=(5, 3)), rng.normal(size=3))
+    check_grads(f, args, argnums=(0, 1), backend="python")
+    text = adgen.source(adgen.grad(f, argnums=(0, 1), backend="python"), *args)
+    assert re.search(r"for \w+ in range\(\w+ - 1, -1, -1\)", text), text
