@@ -3,11 +3,23 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from adgen.ir.builder import NameTable
 from adgen.ir.ops import Op, Region
 from adgen.ir.values import Value
+
+
+@dataclass(frozen=True)
+class Entering:
+    """A tracked array as an op of the forward sweep found it (reverse mode): the value
+    and the original name of the lineage's array before the op, the undo log's length
+    then (`mark`), and a copy of the array where a branch replaces it (`saved`)."""
+
+    value: Value | None = None
+    orig: str | None = None
+    mark: Value | None = None
+    saved: Value | None = None
 
 
 @dataclass
@@ -18,18 +30,25 @@ class Scope:
     subst: dict[str, Value] = field(default_factory=dict)
     tapes: dict[int, object] = field(default_factory=dict)
     lineage_value: dict[str, Value] = field(default_factory=dict)  # array lineage -> value now
-    prev: dict[tuple, Value] = field(default_factory=dict)  # (op id, lineage) -> value before
-    marks: dict[tuple, Value] = field(default_factory=dict)  # (op id, lineage) -> log mark
+    entering: dict[tuple, Entering] = field(default_factory=dict)  # by (op id, lineage)
     lineage_orig: dict[str, str] = field(default_factory=dict)  # lineage -> original name now
-    saved: dict[tuple, Value] = field(default_factory=dict)  # (op id, lineage) -> a copy
     spans: dict[int, tuple] = field(default_factory=dict)  # inner loop id -> (start, count)
     restores: dict[int, Value] = field(default_factory=dict)  # write id -> element it overwrote
     nest: object = None  # the plan of the nest whose reverse iteration this is (transforms.nest)
 
     def child(self) -> "Scope":
         return Scope(dict(self.subst), dict(self.tapes), dict(self.lineage_value),
-                     dict(self.prev), dict(self.marks), dict(self.lineage_orig),
-                     dict(self.saved), dict(self.spans), dict(self.restores), self.nest)
+                     dict(self.entering), dict(self.lineage_orig), dict(self.spans),
+                     dict(self.restores), self.nest)
+
+    def found(self, op: Op, lineage: str) -> Entering:
+        """How `op` found the array of `lineage` (all fields None if nothing was noted)."""
+        return self.entering.get((id(op), lineage), Entering())
+
+    def note(self, op: Op, lineage: str, **fields) -> None:
+        """Record fields of `Entering` for `op` and `lineage` (a new record: a child
+        scope's notes never change its parent's)."""
+        self.entering[(id(op), lineage)] = replace(self.found(op, lineage), **fields)
 
     def map(self, value: Value) -> Value:
         return self.subst.get(value.name, value)

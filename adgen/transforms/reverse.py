@@ -277,17 +277,17 @@ class _Reverse:
         for lineage in written:
             if op.opcode == "if" and not self.nest_forward:
                 if lineage in self.logs:
-                    scope.marks[(id(op), lineage)] = b.emit("log_len", self.logs[lineage],
-                                                            name="mark")
+                    scope.note(op, lineage, mark=b.emit("log_len", self.logs[lineage],
+                                                        name="mark"))
                 # what the branches read, also for an array the `if` does not yield
                 value = scope.lineage_value.get(lineage)
-                scope.prev[(id(op), lineage)] = (value, scope.lineage_orig.get(lineage))
+                scope.note(op, lineage, value=value, orig=scope.lineage_orig.get(lineage))
                 if value is not None and any(self.lineages.rebinds(r, lineage)
                                              for r in op.regions):
                     # a branch writes into the array and then replaces it: the undo log
                     # cannot give the array before the `if` back, a copy can
-                    scope.saved[(id(op), lineage)] = b.emit("copy", value,
-                                                            name=value.name + "_saved")
+                    scope.note(op, lineage, saved=b.emit("copy", value,
+                                                         name=value.name + "_saved"))
         regions = []
         for region in op.regions:
             inner, args = self.enter(region, scope, fresh)
@@ -320,8 +320,8 @@ class _Reverse:
         for original, new in zip(op.results, results):
             lineage = self.lineages.of(original)
             if lineage is not None:
-                scope.prev[(id(op), lineage)] = (scope.lineage_value.get(lineage),
-                                                 scope.lineage_orig.get(lineage))
+                scope.note(op, lineage, value=scope.lineage_value.get(lineage),
+                           orig=scope.lineage_orig.get(lineage))
                 self.track_value(original, new, scope)
 
     def track_value(self, original: Value, new: Value, scope: Scope) -> None:
@@ -347,7 +347,7 @@ class _Reverse:
                  and not self.write_only(op, a)]
         stored = [s.results[0] for s in stored_ops(op, self.read_nonlinearly)] if is_for else []
         for lineage in logged:
-            scope.marks[(id(op), lineage)] = b.emit("log_len", self.logs[lineage], name="mark")
+            scope.note(op, lineage, mark=b.emit("log_len", self.logs[lineage], name="mark"))
         zero = b.const(0, I64)
         count = b.emit("trip_count", *operands[:3], name="n") if is_for else None
         size = count if is_for else b.const(16, I64)
@@ -444,7 +444,7 @@ class _Reverse:
                 adj[key] = self.b.emit("log_undo_last", adj[key], self.logs[lineage],
                                        name=original.name)
             else:  # a new array (top level only): the lineage had its previous value
-                before, _ = scope.prev.get((id(op), lineage), (None, None))
+                before = scope.found(op, lineage).value
                 if before is None:
                     adj.pop(key, None)
                 else:
@@ -499,12 +499,12 @@ class _Reverse:
         if no_flow and scope.nest is None:
             for lineage in written:  # no adjoint flows, but the writes are undone
                 adj[_state(lineage)] = self._restore(lineage, adj[_state(lineage)],
-                                                     scope.marks.get((id(op), lineage)))
+                                                     scope.found(op, lineage).mark)
             return
         before = {}
         for lineage in written:  # a nest's reverse undoes the branch's writes as it passes
             before[lineage] = adj[_state(lineage)] if scope.nest is not None else self._restore(
-                lineage, adj[_state(lineage)], scope.marks.get((id(op), lineage)))
+                lineage, adj[_state(lineage)], scope.found(op, lineage).mark)
         cond = scope.map(op.operands[0])
         keys = [v.name for v in self._active_free(op)] + [_state(w) for w in written]
         likes = {v.name: scope.map(v) for v in self._active_free(op)}
@@ -514,9 +514,9 @@ class _Reverse:
             inner = scope.child()
             for lineage, state in before.items():
                 # a nest's reverse maps every version of the array to its state (replay)
-                _, orig = scope.prev[(id(op), lineage)] if scope.nest is None else (None, None)
+                orig = scope.found(op, lineage).orig if scope.nest is None else None
                 if self.lineages.rebinds(region, lineage):
-                    state = scope.saved[(id(op), lineage)]
+                    state = scope.found(op, lineage).saved
                 if orig is not None:
                     inner.subst[orig] = state
                 inner.lineage_value[lineage] = state
@@ -574,7 +574,7 @@ class _Reverse:
         if no_flow:
             for lineage in written:  # no adjoint flows, but the writes are undone
                 adj[_state(lineage)] = self._restore(lineage, adj[_state(lineage)],
-                                                     scope.marks.get((id(op), lineage)))
+                                                     scope.found(op, lineage).mark)
             return
         if is_checkpointed(op):
             return checkpoint_reverse(self, op, cts, adj, scope)
