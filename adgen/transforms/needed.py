@@ -114,18 +114,24 @@ def unread_restores(rev, root: Op) -> set[int]:
     """
     found: set[int] = set()
     defs, created = _array_facts(rev)
+    # a nest in the body of a loop reversed iteration by iteration (transforms/eager.py):
+    # the ops before it in that body count, and a scratch array's elements on entry to
+    # the body are dead (no iteration reads what another left, nothing after the loop)
+    body, index, scratch = rev.eager_bodies.get(id(root), (None, None, frozenset()))
+    outer = [(body, index)] if body is not None else []
 
     def visit(region: Region, path: list) -> None:
         for i, op in enumerate(region.ops):
             here = path + [(region, i)]
-            if (op.opcode in WRITES and rev.lineages.of(op.operands[0]) in rev.logged
-                    and _covered(rev, defs, created, rev.lineages.of(op.operands[0]), here)):
+            lineage = rev.lineages.of(op.operands[0]) if op.opcode in WRITES else None
+            if (lineage in rev.logged
+                    and _covered(rev, defs, created, lineage, here, lineage in scratch)):
                 found.add(id(op))
             for sub in op.regions:
                 visit(sub, here)
 
     for sub in root.regions:
-        visit(sub, [])
+        visit(sub, outer)
     return found
 
 
@@ -184,9 +190,11 @@ def _reads_elements(rev, op: Op, lineage: str) -> bool:
     return False
 
 
-def _covered(rev, defs: dict, created: dict, lineage: str, path: list) -> bool:
+def _covered(rev, defs: dict, created: dict, lineage: str, path: list,
+             dead_on_entry: bool = False) -> bool:
     """Whether, going out from the write at the end of `path`, a loop overwriting all of
-    `lineage` comes before anything reading it."""
+    `lineage` comes before anything reading it (or the outermost region's start, where
+    the array's elements are `dead_on_entry`)."""
     for region, i in reversed(path):
         if _reads(rev, region.ops[i], lineage):
             return False
@@ -195,7 +203,7 @@ def _covered(rev, defs: dict, created: dict, lineage: str, path: list) -> bool:
                 return True
             if _reads(rev, region.ops[j], lineage):
                 return False
-    return False
+    return dead_on_entry
 
 
 def _reads(rev, op: Op, lineage: str) -> bool:

@@ -133,6 +133,8 @@ class _Reverse:
         self.unrestored: set[int] = set()  # writes whose old element nothing reads (nests)
         self.plans: dict = {}  # top-level loop id -> its nest plan (transforms.nest)
         self.eager: dict = {}  # top-level loop id -> the slot of its sum (transforms.eager)
+        # nest root id -> (the eager loop body it is in, its index there, scratch lineages)
+        self.eager_bodies: dict = {}
         # transforms.store; under memory_budget= (checkpointed loops) nothing is stored
         checkpointed = any(is_checkpointed(op) for op in walk_ops(fn.body))
         self.read_nonlinearly = set() if checkpointed else values_read_nonlinearly(fn.body)
@@ -169,8 +171,10 @@ class _Reverse:
             slot = summed_slot(self, op)
             if slot is not None:
                 self.eager[id(op)] = slot
-                for inner in op.regions[0].ops:  # the nests of its body, planned now so
-                    # that their taped writes get no undo log
+                scratch = frozenset(self.lineages.written_in(op))
+                for index, inner in enumerate(op.regions[0].ops):  # the nests of its body,
+                    # planned now so that their taped writes get no undo log
+                    self.eager_bodies[id(inner)] = (op.regions[0], index, scratch)
                     if inner.opcode in ("for", "while") and self.loop_needs_tape(inner):
                         plan = plan_nest(self, inner)
                         if plan is not None:
