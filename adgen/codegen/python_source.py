@@ -19,6 +19,7 @@ from __future__ import annotations
 import ast
 
 from adgen.codegen.layout import Layout, plan_layout
+from adgen.ir.access import walks_rows
 from adgen.ir.function import Function
 from adgen.ir.ops import Op, Region, walk_ops
 from adgen.ir.parallel import carried_values, is_parallel
@@ -216,7 +217,7 @@ class _Printer:
         var = self.layout.name(body.args[0])
         if (self.backend == "numba" and args[1:] == ["-1", "-1"] and id(op) not in self.prange
                 and not _is_int(args[0])
-                and _walks_rows(body) and not self.reuses(op, var)):
+                and walks_rows(body) and not self.reuses(op, var)):
             return self.countdown(op, var, args[0], depth)
         head = f"for {var} in range({', '.join(args)}):"
         if id(op) in self.prange and self.backend == "numba":
@@ -238,11 +239,12 @@ class _Printer:
 
     def countdown(self, op: Op, var: str, start: str, depth: int) -> None:
         """A loop from `start` down to 0 (a reverse sweep's, innermost, walking rows) as
-        `while var >= 0`, on the numba backend (in Python a count may be an unsigned NumPy integer that
-        wraps below 0, and nothing would be gained): Numba lowers `range(start, -1, -1)` through a trip count, so LLVM cannot see
-        that `var` stays >= 0, and every `a[var + c]` keeps the test for a negative
-        index that wraps: a select per access, no vectorization (measured 2.1 against
-        0.4 ms for a reverse stencil loop over 10^6 elements)."""
+        `while var >= 0`, on the numba backend (in Python a count may be an unsigned NumPy
+        integer that wraps below 0, and nothing would be gained): Numba lowers
+        `range(start, -1, -1)` through a trip count, so LLVM cannot see that `var` stays
+        >= 0, and every `a[var + c]` keeps the test for a negative index that wraps: a
+        select per access, no vectorization (measured 2.1 against 0.4 ms for a reverse
+        stencil loop over 10^6 elements)."""
         self.emit(depth, f"{var} = {start}")
         self.emit(depth, f"while {var} >= 0:")
         self.region(op.regions[0], depth + 1, op.results)
@@ -279,34 +281,6 @@ class _Printer:
 
 def _is_int(text: str) -> bool:
     return text.lstrip("-").isdigit()
-
-
-def _walks_rows(body: Region) -> bool:
-    """Whether `body` is an innermost loop body that walks arrays along their last axis:
-    it accesses elements, and every index computed from the counter (the counter plus
-    or minus something) is an access's last one. Such a loop vectorizes once LLVM knows
-    the counter is not negative; a loop that strides down a column does not, and runs
-    slower as a `while` (LLVM no longer unrolls it: the MLP's reverse, 4.1 against 6.1 s)."""
-    counter = body.args[0].name
-    derived = {counter}
-    accesses = 0
-    for op in body.ops:
-        if op.regions:
-            return False
-        if op.opcode in ("add", "sub") and any(v.name in derived for v in op.operands):
-            derived.update(r.name for r in op.results)
-            continue
-        if op.opcode not in ("getitem", "setitem", "index_add"):
-            continue
-        spec = op.attr("index", ("i",))
-        if any(kind != "i" for kind in spec):
-            continue
-        indices = op.operands[1:1 + len(spec)]
-        moving = [k for k, v in enumerate(indices) if v.name in derived]
-        if moving and moving != [len(indices) - 1]:
-            return False
-        accesses += bool(moving)
-    return accesses > 0
 
 
 def _values(fn: Function):
