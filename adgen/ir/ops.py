@@ -86,14 +86,22 @@ def use_counts(op: Op) -> dict[str, int]:
     """How often each name is used inside `op`'s regions (as an operand or a yield)."""
     counts: dict[str, int] = {}
     for region in op.regions:
-        for inner in walk_ops(region):
-            for v in inner.operands:
-                counts[v.name] = counts.get(v.name, 0) + 1
-            for sub in inner.regions:
-                for v in sub.yields:
-                    counts[v.name] = counts.get(v.name, 0) + 1
-        for v in region.yields:
+        region_use_counts(region, counts)
+    return counts
+
+
+def region_use_counts(region: Region, counts: dict | None = None) -> dict[str, int]:
+    """How often each name is used inside `region` (as an operand or a yield), added to
+    `counts` if given."""
+    counts = {} if counts is None else counts
+    for inner in walk_ops(region):
+        for v in inner.operands:
             counts[v.name] = counts.get(v.name, 0) + 1
+        for sub in inner.regions:
+            for v in sub.yields:
+                counts[v.name] = counts.get(v.name, 0) + 1
+    for v in region.yields:
+        counts[v.name] = counts.get(v.name, 0) + 1
     return counts
 
 
