@@ -20,7 +20,7 @@ examples), with no tape at all at the level of the sum.
 
 Only for a `for` loop at the top level of the function, serial, not checkpointed,
 whose one active carried value is such a sum (`acc + t`, `t + acc`, `acc - t`,
-chained; `acc` read nowhere else), and whose only array writes are into scratch
+chained, also inside inner loops and branches; `acc` read nowhere else), and whose only array writes are into scratch
 arrays that each iteration refills before reading them and that nothing outside the
 loop reads (the GMM's `xcentered`; the iteration's reverse undoes its writes, so the
 array ends each iteration as it began it). Anything else is taped as usual.
@@ -30,7 +30,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from adgen.ir.ops import Op, walk_ops
+from adgen.ir.ops import Op, region_use_counts, walk_ops
 from adgen.ir.parallel import is_parallel
 from adgen.ir.types import ScalarType, is_float
 from adgen.primitives.registry import Zero
@@ -77,40 +77,62 @@ def summed_slot(rev, op: Op) -> int | None:
 def _sums_into(body, arg, k: int) -> bool:
     """Whether the carried value `arg` of a loop body reaches the body's k-th yield only
     by additions of other values (`arg + t`, `t + arg`, `arg - t`, chained, also through
-    inner loops that do the same), read by nothing else."""
-    uses: dict[str, int] = {}
-    for inner in walk_ops(body):
-        for v in inner.operands:
-            uses[v.name] = uses.get(v.name, 0) + 1
-        for sub in inner.regions:
-            for v in sub.yields:
-                uses[v.name] = uses.get(v.name, 0) + 1
-    for v in body.yields:
-        uses[v.name] = uses.get(v.name, 0) + 1
-    current = arg
-    while current.name != body.yields[k].name:
-        found = [o for o in body.ops if any(v.name == current.name for v in o.operands)]
-        if uses.get(current.name, 0) != 1 or len(found) != 1:
-            return False
-        user = found[0]
-        if user.opcode == "add" or (user.opcode == "sub"
-                                    and user.operands[0].name == current.name):
-            if user.results[0].type != arg.type:
-                return False
+    inner loops and branches that do the same), read by nothing else, and is added to."""
+    end = _chain_end(body, arg)
+    return end is not None and end.name == body.yields[k].name and end.name != arg.name
+
+
+def _chain_end(region, start):
+    """The last value of the chain of additions that `start` goes through in `region`
+    (yielded once, used by nothing else), or None where `start` is read otherwise."""
+    uses = region_use_counts(region)
+    current = start
+    while True:
+        users = [o for o in region.ops if current.name in _names_used(o)]
+        yielded = [y.name for y in region.yields].count(current.name)
+        if not users:
+            return current if uses.get(current.name, 0) == yielded == 1 else None
+        if len(users) != 1 or yielded:
+            return None
+        user = users[0]
+        operands = [v.name for v in user.operands]
+        if user.opcode in ("add", "sub") and operands.count(current.name) == 1 and (
+                user.opcode == "add" or operands[0] == current.name):
+            if user.results[0].type != start.type:
+                return None
             current = user.results[0]
-        elif user.opcode == "for" and not user.regions[0].args[0].name == current.name:
-            inits = [v.name for v in user.operands[3:]]
-            if current.name not in inits:
-                return False
-            slot = inits.index(current.name)
+        elif user.opcode == "for" and operands.count(current.name) == 1 \
+                and current.name not in _names_used(user, regions_only=True):
+            slot = operands.index(current.name) - 3
             inner = user.regions[0]
-            if not _sums_into(inner, inner.args[1 + slot], slot):
-                return False
+            if slot < 0 or _chain_end(inner, inner.args[1 + slot]) is None or \
+                    _chain_end(inner, inner.args[1 + slot]).name != inner.yields[slot].name:
+                return None
             current = user.results[slot]
+        elif user.opcode == "if" and current.name not in operands:
+            places = set()
+            for branch in user.regions:  # a branch adds to it, or passes it on
+                last = _chain_end(branch, current)
+                if last is None:
+                    return None
+                at = [p for p, y in enumerate(branch.yields) if y.name == last.name]
+                if len(at) != 1:
+                    return None
+                places.add(at[0])
+            if len(places) != 1:
+                return None
+            current = user.results[places.pop()]
         else:
-            return False
-    # the sum is yielded once, and added to at least once
-    return uses.get(current.name, 0) == 1 and current.name != arg.name
+            return None
+
+
+def _names_used(op: Op, regions_only: bool = False) -> set:
+    """The names `op` reads: its operands (unless `regions_only`) and what its regions
+    read or yield."""
+    names = set() if regions_only else {v.name for v in op.operands}
+    for sub in op.regions:
+        names.update(region_use_counts(sub))
+    return names
 
 
 def _scratch(rev, loop: Op, lineage: str) -> bool:

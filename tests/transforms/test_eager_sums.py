@@ -278,3 +278,47 @@ def test_a_reverse_loop_down_a_column_runs_backwards(backend):
     check_grads(column_dots, args, argnums=(0, 1), backend=backend)
     text = adgen.source(adgen.grad(column_dots, argnums=(0, 1), backend=backend), *args)
     assert "_tape" not in text and re.search(r"for \w+ in range\(\w+(?: - 1)?, -1, -1\)", text)
+
+
+def hinge(w, X, y):
+    """A sum added to in one branch only."""
+    total = 0.0
+    for i in range(X.shape[0]):
+        m = 0.0
+        for j in range(X.shape[1]):
+            m += X[i, j] * w[j]
+        m = y[i] * m
+        if m < 1.0:
+            total += 1.0 - m
+    return total / X.shape[0]
+
+
+def capped(w, X):
+    """The branch reads the sum: not a sum of independent terms."""
+    total = 0.0
+    for i in range(X.shape[0]):
+        t = X[i, 0] * w[0] + X[i, 1] * w[1]
+        if total < 2.0:
+            total += t * t
+    return total
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_sum_added_to_in_a_branch(backend):
+    rng = np.random.default_rng(10)
+    X = rng.normal(size=(8, 3))
+    y = np.where(rng.random(8) > 0.5, 1.0, -1.0)
+    args = (0.3 * rng.normal(size=3), X, y)
+    check_grads(hinge, args, argnums=0, backend=backend)
+    check_vjp(hinge, args, argnums=0, backend=backend)
+    text = adgen.source(adgen.grad(hinge, argnums=0, backend=backend), *args)
+    # no tape, no loop backwards over the examples (nor over the features: rows)
+    assert "_tape" not in text and ", -1, -1)" not in text and "while" not in text
+
+
+def test_a_branch_that_reads_the_sum_is_taped():
+    rng = np.random.default_rng(11)
+    args = (rng.normal(size=2), rng.normal(size=(6, 2)))
+    check_grads(capped, args, argnums=(0, 1), backend="python")
+    text = adgen.source(adgen.grad(capped, argnums=(0, 1), backend="python"), *args)
+    assert re.search(r"total\w*_tape", text), text
