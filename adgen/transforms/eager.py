@@ -20,10 +20,11 @@ examples), with no tape at all at the level of the sum.
 
 Only for a `for` loop at the top level of the function, serial, not checkpointed,
 whose one active carried value is such a sum (`acc + t`, `t + acc`, `acc - t`,
-chained, also inside inner loops and branches; `acc` read nowhere else), and whose only array writes are into scratch
-arrays that each iteration refills before reading them and that nothing outside the
-loop reads (the GMM's `xcentered`; the iteration's reverse undoes its writes, so the
-array ends each iteration as it began it). Anything else is taped as usual.
+chained, also inside inner loops and branches; `acc` read nowhere else), and whose
+only array writes are into scratch arrays that each iteration refills before reading
+them and that nothing outside the loop reads (the GMM's `xcentered`; the iteration's
+reverse undoes its writes, so the array ends each iteration as it began it). Anything
+else is taped as usual.
 """
 
 from __future__ import annotations
@@ -105,8 +106,8 @@ def _chain_end(region, start):
                 and current.name not in _names_used(user, regions_only=True):
             slot = operands.index(current.name) - 3
             inner = user.regions[0]
-            if slot < 0 or _chain_end(inner, inner.args[1 + slot]) is None or \
-                    _chain_end(inner, inner.args[1 + slot]).name != inner.yields[slot].name:
+            last = _chain_end(inner, inner.args[1 + slot]) if slot >= 0 else None
+            if last is None or last.name != inner.yields[slot].name:
                 return None
             current = user.results[slot]
         elif user.opcode == "if" and current.name not in operands:
