@@ -112,10 +112,6 @@ def _uses(region) -> set[str]:
     return used
 
 
-def _state(lineage: str) -> ArrayState:
-    return ArrayState(lineage)
-
-
 class _Reverse:
     def __init__(self, fn: Function, wrt, seed_params: bool, return_primal: bool):
         self.fn = fn
@@ -200,7 +196,7 @@ class _Reverse:
         self.forward_sweep(fn.body.ops, scope, fresh=False)
         adj: dict = {}
         for lineage, value in scope.lineage_value.items():
-            adj[_state(lineage)] = value
+            adj[ArrayState(lineage)] = value
         seeds = []
         for out in fn.returns:
             if self.seed_params:
@@ -435,7 +431,7 @@ class _Reverse:
             lineage = self.lineages.of(original)
             if lineage is None:
                 continue
-            key = _state(lineage)
+            key = ArrayState(lineage)
             if op.opcode in WRITES:
                 if id(op) in self.unrestored:
                     continue  # nothing reads the element it overwrote (needed.unread_restores)
@@ -482,7 +478,7 @@ class _Reverse:
         lineage = self.lineages.of(original)
         if lineage is None or lineage not in scope.nest.written:
             return mapped
-        return adj.get(_state(lineage), scope.lineage_value.get(lineage, mapped))
+        return adj.get(ArrayState(lineage), scope.lineage_value.get(lineage, mapped))
 
     def _active_free(self, op: Op) -> list[Value]:
         return [v for v in free_values(op) if v.name in self.active]
@@ -496,22 +492,22 @@ class _Reverse:
 
     def reverse_if(self, op: Op, adj: dict, scope: Scope) -> None:
         cts = [adj.pop(r.name, None) for r in op.results]
-        written = [w for w in self.lineages.written_in(op) if _state(w) in adj]
+        written = [w for w in self.lineages.written_in(op) if ArrayState(w) in adj]
         b = self.b
         no_flow = all(c is None or isinstance(c, Zero) for c in cts)
         if scope.nest is not None and no_flow and not any(w in self.logged for w in written):
             return
         if no_flow and scope.nest is None:
             for lineage in written:  # no adjoint flows, but the writes are undone
-                adj[_state(lineage)] = self._restore(lineage, adj[_state(lineage)],
+                adj[ArrayState(lineage)] = self._restore(lineage, adj[ArrayState(lineage)],
                                                      scope.found(op, lineage).mark)
             return
         before = {}
         for lineage in written:  # a nest's reverse undoes the branch's writes as it passes
-            before[lineage] = adj[_state(lineage)] if scope.nest is not None else self._restore(
-                lineage, adj[_state(lineage)], scope.found(op, lineage).mark)
+            before[lineage] = adj[ArrayState(lineage)] if scope.nest is not None else self._restore(
+                lineage, adj[ArrayState(lineage)], scope.found(op, lineage).mark)
         cond = scope.map(op.operands[0])
-        keys = [v.name for v in self._active_free(op)] + [_state(w) for w in written]
+        keys = [v.name for v in self._active_free(op)] + [ArrayState(w) for w in written]
         likes = {v.name: scope.map(v) for v in self._active_free(op)}
         branches = []
         for region in op.regions:
@@ -533,14 +529,14 @@ class _Reverse:
                 self.forward_sweep(region.ops, inner, fresh=True)
             branch_adj = {k: adj[k] for k in keys if k in adj and not isinstance(k, ArrayState)}
             for lineage in written:
-                branch_adj[_state(lineage)] = inner.lineage_value[lineage]
+                branch_adj[ArrayState(lineage)] = inner.lineage_value[lineage]
             for lineage in self.lineages.written_in(op):
                 # an array created in this branch and dead after the `if`: its state is
                 # threaded through the branch's reverse sweep only
                 now = inner.lineage_value.get(lineage)
                 if lineage not in written and now is not None and \
                         now is not scope.lineage_value.get(lineage):
-                    branch_adj[_state(lineage)] = now
+                    branch_adj[ArrayState(lineage)] = now
             for y, ct in zip(region.yields, cts):
                 if ct is not None:
                     self.add_adjoint(branch_adj, y, ct)
@@ -570,7 +566,7 @@ class _Reverse:
         if self.independent(op):
             return self.reverse_independent(op, adj, scope)
         cts = [adj.pop(r.name, None) for r in op.results]
-        written = [w for w in self.lineages.written_in(op) if _state(w) in adj]
+        written = [w for w in self.lineages.written_in(op) if ArrayState(w) in adj]
         no_flow = all(c is None or isinstance(c, Zero) for c in cts)
         if isinstance(scope.tapes.get(id(op)), NestTape) and (
                 not no_flow or any(w in self.logged for w in written)):
@@ -578,7 +574,7 @@ class _Reverse:
             return reverse_nest_loop(self, op, cts, adj, scope)
         if no_flow:
             for lineage in written:  # no adjoint flows, but the writes are undone
-                adj[_state(lineage)] = self._restore(lineage, adj[_state(lineage)],
+                adj[ArrayState(lineage)] = self._restore(lineage, adj[ArrayState(lineage)],
                                                      scope.found(op, lineage).mark)
             return
         if is_checkpointed(op):
@@ -618,10 +614,10 @@ class _Reverse:
         inits = list(op.operands[3:] if is_for else op.operands)
         slots = [k for k, a in enumerate(carried) if a.name in self.active]
         free = self._active_free(_body_only(op))
-        written = [w for w in self.lineages.written_in(op) if _state(w) in adj]
+        written = [w for w in self.lineages.written_in(op) if ArrayState(w) in adj]
         init_bars = [materialize(b, cts[k], scope.map(inits[k])) for k in slots]
         free_bars = [materialize(b, adj.get(v.name), scope.map(v)) for v in free]
-        states = [adj[_state(w)] for w in written]
+        states = [adj[ArrayState(w)] for w in written]
         last = b.emit("sub", count, b.const(1, I64))
         b.open_block()
         k = b.value("k", I64)
@@ -642,7 +638,7 @@ class _Reverse:
         b, body, carried, inner = self.b, loop.body, loop.carried, loop.inner
         body_adj = {v.name: a for v, a in zip(loop.free, loop.free_args)}
         for lineage in loop.written:
-            body_adj[_state(lineage)] = inner.lineage_value[lineage]
+            body_adj[ArrayState(lineage)] = inner.lineage_value[lineage]
         for j, a in zip(loop.slots, loop.slot_args):
             self.add_adjoint(body_adj, body.yields[j], a)
         self.reverse_sweep(body.ops, body_adj, inner)
@@ -650,7 +646,7 @@ class _Reverse:
                                   inner.subst.get(carried[j].name, scope.map(loop.inits[j])))
                       for j in loop.slots]
         next_free = [materialize(b, body_adj.get(v.name), scope.map(v)) for v in loop.free]
-        next_states = [body_adj[_state(w)] for w in loop.written]
+        next_states = [body_adj[ArrayState(w)] for w in loop.written]
         unordered = not loop.written and walks_rows(loop.body) and all(
             _passed_on(b, n, a) for n, a in zip(next_slots, loop.slot_args))
         region = b.close_block([loop.counter] + loop.slot_args + loop.free_args
@@ -680,7 +676,7 @@ class _Reverse:
         for v, r in zip(loop.free, free_results):
             adj[v.name] = r
         for lineage, r in zip(loop.written, state_results):
-            adj[_state(lineage)] = r
+            adj[ArrayState(lineage)] = r
         for j, r in zip(loop.slots, slot_results):
             self.add_adjoint(adj, loop.inits[j], r)
 
