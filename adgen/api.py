@@ -23,6 +23,7 @@ from adgen.frontend.lower import lower_function
 from adgen.frontend.source import unchanged
 from adgen.ir.function import Function
 from adgen.ir.types import BOOL, F32, F64, I64, ArrayType, Type, is_float
+from adgen.transforms.fission import hoist_invariant_parts
 from adgen.transforms.forward import differentiate_forward
 from adgen.transforms.pipeline import SIMPLIFY, dump, simplify
 from adgen.transforms.reverse import differentiate_reverse, prepare_reverse
@@ -270,6 +271,8 @@ class Transformed:
         base = dump("specialize", self.base_ir(types))
         if self.kind != "call":  # dead loop-carried values would only cost tapes
             base = eliminate_dead_code(base)
+            if self.backend != "cuda":  # inner loops' work done once per enclosing loop
+                base = dump("fission", hoist_invariant_parts(base))
         self._base_tuple = base.tuple_return
         wrt = self.argnums
         for i in wrt:
