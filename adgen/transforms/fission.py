@@ -101,7 +101,7 @@ class _Splitter:
                 body, inner_writes = self.block(op.regions[0], inner)
                 op = replace(op, regions=(body,))
                 if inner_writes:
-                    op = _thread(op, inner_writes, self.names)
+                    op = thread_through(op, inner_writes, self.names)
                     writes += [(start, after) for (start, _), after in
                                zip(inner_writes, op.results[-len(inner_writes):])]
                 if inner:
@@ -428,9 +428,14 @@ class _Splitter:
                 and all(self.same(x, y, names) for x, y in zip(da.operands, db.operands)))
 
 
-def _thread(loop: Op, writes: list, names: NameTable) -> Op:
-    """`loop` carrying the buffers its body writes: each one's value on entry becomes an
-    initial value, a region argument inside and a result."""
+def thread_through(loop: Op, writes: list, names: NameTable) -> Op:
+    """`loop` (a `for`) carrying the arrays its body writes, `writes` = [(value on entry,
+    value at the end of the body)]: each one's value on entry becomes an initial value, a
+    region argument inside and a result (appended after the loop's own).
+
+    Example:
+        >>> # thread_through(loop, [(buf, buf_filled)], names)
+    """
     body = loop.regions[0]
     args, renames = [], {}
     for start, _ in writes:
