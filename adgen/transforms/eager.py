@@ -33,7 +33,8 @@ from dataclasses import dataclass
 
 from adgen.ir.ops import Op, region_use_counts, walk_ops
 from adgen.ir.parallel import is_parallel
-from adgen.ir.types import ScalarType, is_float
+from adgen.ir.types import I64, ArrayType, ScalarType, is_float
+from adgen.ir.values import Value
 from adgen.primitives.registry import Zero
 from adgen.transforms.clone import fresh_value
 from adgen.transforms.needed import private_to_iterations
@@ -214,6 +215,47 @@ def eager_reverse(rev, op: Op, adj: dict, scope) -> None:
     if ct is None or isinstance(ct, Zero):
         return
     for v, partial in zip(record.free, record.partials):
+        if isinstance(partial.type, ArrayType) and v.name in rev.active:
+            old = adj.get(v.name)
+            adj[v.name] = _scaled_into(rev.b, ct, partial, None if isinstance(old, Zero)
+                                       else old)
+            continue
         rev.add_adjoint(adj, v, rev.b.emit("mul", ct, partial, name=v.name + "_bar"),
                         scope.map(v))
     rev.add_adjoint(adj, op.operands[3 + record.slot], ct)
+
+
+def _scaled_into(b, ct: Value, partial: Value, old: Value | None) -> Value:
+    """`old + ct * partial` (`ct * partial` if `old` is None) as a loop nest over the
+    elements, adding into `old` (or scaling `partial`) in place: Numba compiles an array
+    expression into every function that has one, a loop costs it next to nothing."""
+    definition = b.definition(ct)
+    one = definition is not None and definition.opcode == "const" and \
+        definition.attr("value") == 1.0
+    if old is None and one:
+        return partial
+    target = partial if old is None else old
+    ndim = partial.type.ndim
+    dims = [b.emit("dim", partial, attrs={"axis": axis}, name="n") for axis in range(ndim)]
+    zero, step = b.const(0, I64), b.const(1, I64)
+
+    def nest(array: Value, axis: int, index: list) -> Value:
+        if axis == ndim:
+            spec = {"index": ("i",) * ndim}
+            # scaled in place: read from the array as the loop carries it (no copy)
+            element = b.emit("getitem", array if old is None else partial, *index,
+                             attrs=spec, name="partial")
+            if not one:
+                element = b.emit("mul", ct, element, name="term")
+            opcode = "setitem" if old is None else "index_add"
+            return b.emit(opcode, array, *index, element, attrs=spec, name=target.name)
+        b.open_block()
+        q = b.value("q", I64)
+        carried = b.value(target.name, target.type)
+        inner = nest(carried, axis + 1, index + [q])
+        region = b.close_block([q, carried], [inner])
+        (result,) = b.control("for", (zero, dims[axis], step, array), [region],
+                              [target.name], [target.type])
+        return result
+
+    return nest(target, 0, [])

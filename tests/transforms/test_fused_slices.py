@@ -8,13 +8,13 @@ Values and gradients against the function itself, central differences and forwar
 on both back ends; what is generated; what is left to the array path.
 """
 
-import ast
 import re
 
 import numpy as np
 import pytest
 
 import adgen
+from tests.transforms.test_array_idioms import _fd, _loop_allocations
 
 BACKENDS = ["python", "numba"]
 
@@ -57,36 +57,6 @@ def another_array(u0, r, n):
 U0 = np.sin(np.linspace(0.0, 3.0, 9)) + 0.1
 
 
-def _fd(f, args, k, h=1e-6):
-    def at(x):
-        moved = list(args)
-        moved[k] = x
-        return f(*moved)
-    x = args[k]
-    if not isinstance(x, np.ndarray):
-        return (at(x + h) - at(x - h)) / (2 * h)
-    g = np.zeros_like(x)
-    for index in np.ndindex(x.shape):
-        e = np.zeros_like(x)
-        e[index] = h
-        g[index] = (at(x + e) - at(x - e)) / (2 * h)
-    return g
-
-
-def _in_loops(source: str, names=("copy", "empty", "zeros", "zeros_like")) -> list:
-    found = []
-
-    def visit(node, in_loop):
-        for child in ast.iter_child_nodes(node):
-            if in_loop and isinstance(child, ast.Call):
-                f = child.func
-                if (f.attr if isinstance(f, ast.Attribute) else getattr(f, "id", "")) in names:
-                    found.append(ast.unparse(child))
-            visit(child, in_loop or isinstance(child, (ast.For, ast.While)))
-    visit(ast.parse(source), False)
-    return found
-
-
 @pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize("f", [shifted, whole, two_levels, another_array])
 def test_gradients(f, backend):
@@ -108,13 +78,13 @@ def test_one_scratch_array_before_the_loops(f):
     body = source[source.index("def "):]
     assert len(re.findall(r"^    u_next = np\.empty\(\w+, dtype=np\.float64\)$", body,
                           re.M)) == 1, body
-    assert _in_loops(body) == []
+    assert _loop_allocations(body) == []
 
 
 def test_another_array_stays_on_the_array_path():
     source = adgen.source(adgen.grad(another_array, argnums=(0, 1), backend="python"),
                           U0, 0.3, 4)
-    assert "u_next" not in source and _in_loops(source)
+    assert "u_next" not in source and _loop_allocations(source)
 
 
 def test_a_loop_that_never_runs():
