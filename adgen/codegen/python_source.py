@@ -23,7 +23,7 @@ from adgen.ir.access import walks_rows
 from adgen.ir.function import Function
 from adgen.ir.ops import Op, Region, walk_ops
 from adgen.ir.parallel import carried_values, is_parallel
-from adgen.ir.tapes import grown_tapes, is_tape_allocation, tape_values
+from adgen.ir.tapes import ONE_ITERATION, grown_tapes, is_tape_allocation, tape_values
 from adgen.ir.types import ArrayType
 from adgen.primitives import registry
 
@@ -293,10 +293,12 @@ def _values(fn: Function):
 def _pooled_tapes(fn: Function, layout: Layout) -> set[int]:
     """The tape allocations (op ids) that take their memory from `tape_memory`: those of
     the function's top level (allocated once per call) that never grow and are never
-    returned (the memory is the next call's too)."""
+    returned (the memory is the next call's too), except tapes of one iteration (small,
+    reused by every iteration: the tape memory would only cost compile time)."""
     grown = grown_tapes(fn)
     returned = {layout.name(v) for v in fn.returns}
     return {id(op) for op in fn.body.ops if is_tape_allocation(op)
+            and not op.attr(ONE_ITERATION, False)
             and op.results[0].name not in grown and layout.name(op.results[0]) not in returned}
 
 

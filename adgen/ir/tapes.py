@@ -13,6 +13,9 @@ from adgen.ir.function import Function
 from adgen.ir.ops import Op, walk_ops
 
 TAPE = "tape"  # attribute of the `empty` op that allocates a tape
+# attribute of a tape that holds one iteration of a loop reversed iteration by iteration
+# (transforms/eager.py): small and reused, it is not worth the caller's tape memory
+ONE_ITERATION = "one_iteration"
 
 
 def is_tape_allocation(op: Op) -> bool:

@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from adgen.ir.builder import TAPE_SUFFIX
 from adgen.ir.ops import Op, Region, defined_in, walk_ops
 from adgen.ir.parallel import without_parallel
-from adgen.ir.tapes import TAPE
+from adgen.ir.tapes import ONE_ITERATION, TAPE
 from adgen.ir.types import I64, ArrayType, Type
 from adgen.ir.values import Value
 from adgen.transforms.clone import fresh_value
@@ -490,8 +490,10 @@ class NestForward:
 
     def add(self, tape: LoopTape, buf: Buffer, size: Value, index=None, key=None) -> None:
         dtype = buf.entry.dtype if isinstance(buf.entry, ArrayType) else buf.entry
-        self.state[buf] = self.b.emit("empty", size, *buf.dims, name=buf.name,
-                                      attrs={"dtype": str(dtype), TAPE: True})
+        attrs = {"dtype": str(dtype), TAPE: True}
+        if id(self.plan.root.op) in self.rev.eager_bodies:
+            attrs[ONE_ITERATION] = True
+        self.state[buf] = self.b.emit("empty", size, *buf.dims, name=buf.name, attrs=attrs)
         tape.buffers.append(buf)
         if index is not None:
             index[key] = buf
