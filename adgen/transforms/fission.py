@@ -159,7 +159,8 @@ class _Splitter:
                                      for v in used):
                 part.append(op)
                 mine.update(r.name for r in op.results)
-        if not any(op.opcode in _LOOPS for op in part):
+        moved = self.moved(index, part)
+        if not any(op.opcode in _LOOPS and id(op) in moved for op in part):
             return None
         frontier = self.frontier(body, part)
         if not frontier or any(v.type not in _BUFFERED for v in frontier):
@@ -169,13 +170,13 @@ class _Splitter:
         return part, frontier
 
     def frontier(self, body: Region, part: list) -> list[Value]:
-        """The values of `part` that the rest of `body` reads (constants and cheap
-        arithmetic stay in the rest as well: they are recomputed, not buffered)."""
-        kept = {id(op) for op in part if not self.shared(op, part)}
-        mine = {r.name: r for op in part if id(op) in kept for r in op.results}
+        """The values of `part` that depend on the index and that the rest of `body`
+        reads (the others are computed again in the rest, not buffered)."""
+        moved = self.moved(body.args[0], part)
+        mine = {r.name: r for op in part if id(op) in moved for r in op.results}
         used: dict[str, Value] = {}
         for op in body.ops:
-            if id(op) in kept:
+            if id(op) in moved:
                 continue
             for v in list(op.operands) + (free_values(op) if op.regions else []):
                 if v.name in mine:
@@ -185,15 +186,18 @@ class _Splitter:
                 used[v.name] = v
         return [r for op in part for r in op.results if r.name in used]
 
-    def shared(self, op: Op, part: list) -> bool:
-        """A constant or cheap arithmetic on values from outside the loop: kept in both
-        halves of the split."""
-        if op.opcode not in _CHEAP:
-            return False
-        index_free = {r.name for o in part for r in o.results}
-        return all(v.name not in index_free or self.shared(self.defs[v.name], part)
-                   for v in op.operands) and not any(
-            v.name not in self.defs and v.name not in self.params for v in op.operands)
+    @staticmethod
+    def moved(index: Value, part: list) -> set[int]:
+        """The ops of `part` that depend on the loop's index (at any depth): they move to
+        the filling loop. The others (constants, values that do not change in the loop)
+        stay in the rest as well."""
+        varying, ids = {index.name}, set()
+        for op in part:
+            used = list(op.operands) + (free_values(op) if op.regions else [])
+            if any(v.name in varying for v in used):
+                varying.update(r.name for r in op.results)
+                ids.add(id(op))
+        return ids
 
     def pure(self, op: Op) -> bool:
         """No write, allocation or effect (at any depth); arrays read are never written;
@@ -299,7 +303,8 @@ class _Splitter:
             names = {v.name for v in mine}
             mine += [Value(mapping[0][v.name], v.type) for v in frontier
                      if mapping[0][v.name] not in names]
-            shared = {r.name for op in other_part if self.shared(op, other_part)
+            moved = self.moved(other.regions[0].args[0], other_part)
+            shared = {r.name for op in other_part if id(op) not in moved
                       for r in op.results}
             if any(v.type not in _BUFFERED or v.name in shared for v in mine):
                 return None
@@ -351,7 +356,7 @@ class _Splitter:
         ops, frontier = part
         body = loop.regions[0]
         index = body.args[0]
-        dropped = {id(op) for op in ops if not self.shared(op, ops)}
+        dropped = self.moved(index, ops)
         b = Builder(self.names, loop.loc)
         b.open_block()
         at = index if self.is_zero(loop.operands[0]) else b.emit(

@@ -164,3 +164,34 @@ def test_left_alone(f):
     split = adgen.grad(per_output, argnums=(0, 1, 2))
     base = eliminate_dead_code(split.base_ir(split.arg_types(args)))
     assert hoist_invariant_parts(base) is not base
+
+
+def offset_and_two_levels(x, W, V):
+    """k from 1 (buffers indexed k - 1), the class loop two loops deep: the buffer is
+    threaded through both."""
+    d, h = W.shape
+    total = 0.0
+    for s in range(2):
+        for i in range(x.shape[0]):
+            for c in range(V.shape[1]):
+                z = 0.0
+                for k in range(1, h):
+                    a = 0.0
+                    for j in range(d):
+                        a += x[i, j] * W[j, k]
+                    z += math.sin(a) * V[k, c] * (s + 1.0)
+                total += z * z
+    return total
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_an_offset_range_threaded_through_two_loops(backend):
+    rng = np.random.default_rng(5)
+    args = (rng.normal(size=(3, 4)), 0.5 * rng.normal(size=(4, 5)), rng.normal(size=(5, 2)))
+    check_grads(offset_and_two_levels, args, argnums=(0, 1, 2), backend=backend)
+    check_vjp(offset_and_two_levels, args, argnums=(0, 1, 2), backend=backend)
+    text = adgen.source(adgen.grad(offset_and_two_levels, argnums=(0, 1, 2),
+                                   backend=backend), *args)
+    assert text.count("np.sin(") == 1
+    # one buffer: `s + 1.0` does not change with k, it is computed where it was
+    assert re.findall(r"^    (\w+) = np\.empty\(n, dtype=np\.float64\)$", text, re.M) == ["sin_a"]
