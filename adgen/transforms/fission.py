@@ -31,7 +31,8 @@ A k loop is split when:
   parameters' shapes and integer arithmetic on them) and do not change inside L: the
   buffers are allocated once, before every loop;
 * the invariant part holds a loop (scalar work is hoisted by simplify's LICM without a
-  buffer), and the values the rest of the body takes from it are scalars;
+  buffer), and the values the rest of the body takes from it are scalars (only those
+  that change with k are buffered; the others stay in the rest too);
 * the invariant part is pure: no writes, no allocation, and the arrays it reads are
   written nowhere in the function.
 
