@@ -57,7 +57,7 @@ def _dims(args, attrs):
     return tuple(int(d) for d in (args[:-1] if attrs.get("filled") else args))
 
 
-def _empty_impl(*args, dtype, filled=False, tape=False):
+def _empty_impl(*args, dtype, filled=False, tape=False, one_iteration=False):
     return np.empty(_dims(args, {"filled": filled}), dtype=NUMPY_DTYPES[dtype])
 
 
