@@ -32,17 +32,21 @@ from objectives.mlp import make_data, mlp_loops, mlp_vectorized
 BACKENDS = ["python", "numba"]
 
 
+def unit(x, W, k):
+    """Hidden unit k's input: the loop a helper recomputes for every output."""
+    a = 0.0
+    for j in range(W.shape[0]):
+        a += x[j] * W[j, k]
+    return a
+
+
 def per_output(x, W, V):
     """sum_c (sum_k tanh(x . W[:, k]) V[k, c])^2: the hidden units recomputed per c."""
-    d, h = W.shape
     total = 0.0
     for c in range(V.shape[1]):
         z = 0.0
-        for k in range(h):
-            a = 0.0
-            for j in range(d):
-                a += x[j] * W[j, k]
-            z += math.tanh(a) * V[k, c]
+        for k in range(W.shape[1]):
+            z += math.tanh(unit(x, W, k)) * V[k, c]
         total += z * z
     return total
 
@@ -53,17 +57,13 @@ def per_output_vectorized(x, W, V):
 
 def reads_a_written_array(x, W, V):
     """The invariant part reads `s`, which the function writes: left alone."""
-    d, h = W.shape
     s = x.copy()
     s[0] = s[0] * 2.0
     total = 0.0
     for c in range(V.shape[1]):
         z = 0.0
-        for k in range(h):
-            a = 0.0
-            for j in range(d):
-                a += s[j] * W[j, k]
-            z += a * V[k, c]
+        for k in range(W.shape[1]):
+            z += unit(s, W, k) * V[k, c]
         total += z * z
     return total
 
@@ -82,17 +82,13 @@ def scalar_part_only(x, W, V):
 
 def in_a_while_loop(x, W, V):
     """The enclosing loop of the class loop is a `while`: nothing is threaded."""
-    d, h = W.shape
     total = 0.0
     rounds = 0
     while rounds < 2:
         for c in range(V.shape[1]):
             z = 0.0
-            for k in range(h):
-                a = 0.0
-                for j in range(d):
-                    a += x[j] * W[j, k]
-                z += a * V[k, c]
+            for k in range(W.shape[1]):
+                z += unit(x, W, k) * V[k, c]
             total += z * z
         rounds += 1
     return total
@@ -169,15 +165,14 @@ def test_left_alone(f):
 def offset_and_two_levels(x, W, V):
     """k from 1 (buffers indexed k - 1), the class loop two loops deep: the buffer is
     threaded through both."""
-    d, h = W.shape
     total = 0.0
     for s in range(2):
         for i in range(x.shape[0]):
             for c in range(V.shape[1]):
                 z = 0.0
-                for k in range(1, h):
+                for k in range(1, W.shape[1]):
                     a = 0.0
-                    for j in range(d):
+                    for j in range(W.shape[0]):
                         a += x[i, j] * W[j, k]
                     z += math.sin(a) * V[k, c] * (s + 1.0)
                 total += z * z
