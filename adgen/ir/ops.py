@@ -61,6 +61,15 @@ def make_attrs(attrs: dict | None) -> tuple[tuple[str, Any], ...]:
     return tuple(sorted((attrs or {}).items()))
 
 
+def const_value(op: Op | None) -> Any:
+    """The value of a `const` op; None for any other op, or for no op.
+
+    Example:
+        >>> # const_value(defs.get(step.name)) == 1   (a loop that steps by one)
+    """
+    return op.attr("value") if op is not None and op.opcode == "const" else None
+
+
 def walk_ops(region: Region):
     """Every op of `region` and of its nested regions, in program order."""
     for op in region.ops:

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from adgen.ir.ops import Op, region_use_counts, walk_ops
+from adgen.ir.ops import Op, const_value, region_use_counts, walk_ops
 from adgen.ir.parallel import is_parallel
 from adgen.ir.types import I64, ArrayType, ScalarType, is_float
 from adgen.ir.values import Value
@@ -229,9 +229,7 @@ def _scaled_into(b, ct: Value, partial: Value, old: Value | None) -> Value:
     """`old + ct * partial` (`ct * partial` if `old` is None) as a loop nest over the
     elements, adding into `old` (or scaling `partial`) in place: Numba compiles an array
     expression into every function that has one, a loop costs it next to nothing."""
-    definition = b.definition(ct)
-    one = definition is not None and definition.opcode == "const" and \
-        definition.attr("value") == 1.0
+    one = const_value(b.definition(ct)) == 1.0
     if old is None and one:
         return partial
     target = partial if old is None else old

@@ -49,7 +49,7 @@ from dataclasses import replace
 
 from adgen.ir.builder import Builder, NameTable
 from adgen.ir.function import Function
-from adgen.ir.ops import Op, Region, defined_in, make_attrs, rename_uses, walk_ops
+from adgen.ir.ops import Op, Region, const_value, defined_in, make_attrs, rename_uses, walk_ops
 from adgen.ir.types import F32, F64, I64, ArrayType
 from adgen.ir.values import Value
 from adgen.primitives import registry
@@ -216,8 +216,7 @@ class _Splitter:
                        and self.lineages.root(v.name) in self.written for v in op.operands)
 
     def steps_by_one(self, loop: Op) -> bool:
-        step = self.defs.get(loop.operands[2].name)
-        return step is not None and step.opcode == "const" and step.attr("value") == 1
+        return const_value(self.defs.get(loop.operands[2].name)) == 1
 
     # on entry ----------------------------------------------------------------------------
     def enterable(self, v: Value) -> bool:
@@ -259,8 +258,7 @@ class _Splitter:
         return n, bufs
 
     def is_zero(self, v: Value) -> bool:
-        op = self.defs.get(v.name)
-        return op is not None and op.opcode == "const" and op.attr("value") == 0
+        return const_value(self.defs.get(v.name)) == 0
 
     # the loop that fills the buffers ------------------------------------------------------
     def filling(self, loop: Op, part: list, frontier: list, count: Value, bufs: list,

@@ -17,7 +17,7 @@ buffer that is only copied) keeps no undo log: its overwritten elements are neve
 from __future__ import annotations
 
 from adgen.ir.function import Function
-from adgen.ir.ops import Op, Region, walk_ops
+from adgen.ir.ops import Op, Region, const_value, walk_ops
 from adgen.transforms.undo import SHAPE_ONLY, WRITES, Lineages
 
 # adjoint rules that read none of these operands' values (sums, differences, moves; not a
@@ -237,8 +237,7 @@ def _overwrites_all(rev, defs: dict, created: dict, op: Op, lineage: str) -> boo
 
 
 def _const(defs: dict, v):
-    op = defs.get(v.name)
-    return op.attr("value") if op is not None and op.opcode == "const" else None
+    return const_value(defs.get(v.name))
 
 
 def _length_of(rev, defs: dict, created: dict, n, lineage: str) -> bool:

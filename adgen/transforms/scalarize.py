@@ -24,7 +24,7 @@ from dataclasses import replace
 
 from adgen.ir.builder import Builder, NameTable
 from adgen.ir.function import Function
-from adgen.ir.ops import Op, Region, make_attrs, walk_ops
+from adgen.ir.ops import Op, Region, const_value, make_attrs, walk_ops
 from adgen.ir.types import I64, ArrayType
 from adgen.ir.values import Value
 from adgen.primitives import registry
@@ -115,8 +115,8 @@ class _Rewriter:
         return True
 
     def positive_constant(self, v: Value) -> bool:
-        op = self.defs.get(v.name)
-        return op is not None and op.opcode == "const" and op.attr("value") > 0
+        value = const_value(self.defs.get(v.name))
+        return value is not None and value > 0
 
     def write(self, op: Op) -> None:
         """`a[slices] = v` as a loop nest over the sliced axes."""
@@ -251,16 +251,13 @@ class _Rewriter:
             return None
         bounds = list(bounds)
         start, stop, step = [bounds.pop(0) if flag == "1" else None for flag in part[1:]]
-        values = [None if v is None else self._const(v) for v in (start, stop, step)]
+        values = [None if v is None else const_value(self.defs.get(v.name))
+                  for v in (start, stop, step)]
         if (start is not None and (values[0] is None or values[0] < 0)) or (
                 stop is not None and (values[1] is None or values[1] >= 0)) or (
                 step is not None and values[2] != 1):
             return None
         return (values[0] or 0, -(values[1] or 0))
-
-    def _const(self, v: Value):
-        op = self.defs.get(v.name)
-        return op.attr("value") if op is not None and op.opcode == "const" else None
 
     def fused_write(self, op: Op, leaves: dict) -> None:
         """The right-hand side computed element by element into a scratch array (NumPy
