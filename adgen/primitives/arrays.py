@@ -220,6 +220,17 @@ def index_spec(attrs) -> tuple:
     return tuple(attrs.get("index", ("i",)))
 
 
+def take_slice_bounds(part: str, operands: list) -> list:
+    """[start, stop, step] of a slice part of an index spec (None where absent), taken
+    off the front of `operands` (a list, consumed).
+
+    Example:
+        >>> take_slice_bounds("s110", [1, -1, 7])   # u[1:-1]: leaves [7]
+        [1, -1, None]
+    """
+    return [operands.pop(0) if flag == "1" else None for flag in part[1:]]
+
+
 def index_width(spec) -> int:
     """How many operands an index spec consumes."""
     return sum(1 if part == "i" else part[1:].count("1") for part in spec)
@@ -239,7 +250,7 @@ def index_ast(spec, args, unsigned=False):
             index = args.pop(0)
             parts.append(call("np.uint64", [index]) if unsigned else index)
         else:
-            bounds = [args.pop(0) if flag == "1" else None for flag in part[1:]]
+            bounds = take_slice_bounds(part, args)
             parts.append(ast.Slice(lower=bounds[0], upper=bounds[1], step=bounds[2]))
     return parts[0] if len(parts) == 1 else ast.Tuple(elts=parts, ctx=ast.Load())
 
@@ -251,7 +262,7 @@ def index_python(spec, values):
         if part == "i":
             parts.append(int(values.pop(0)))
         else:
-            bounds = [values.pop(0) if flag == "1" else None for flag in part[1:]]
+            bounds = take_slice_bounds(part, values)
             parts.append(slice(*bounds))
     return parts[0] if len(parts) == 1 else tuple(parts)
 

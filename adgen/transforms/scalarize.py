@@ -28,7 +28,7 @@ from adgen.ir.ops import Op, Region, const_value, make_attrs, walk_ops
 from adgen.ir.types import I64, ArrayType
 from adgen.ir.values import Value
 from adgen.primitives import registry
-from adgen.primitives.arrays import index_spec
+from adgen.primitives.arrays import index_spec, take_slice_bounds
 from adgen.transforms.fission import thread_through
 from adgen.transforms.simplify.dce import eliminate_dead_code
 from adgen.transforms.specialize import all_names
@@ -109,7 +109,7 @@ class _Rewriter:
             if part == "i":
                 operands.pop(0)
                 continue
-            bounds = [operands.pop(0) if flag == "1" else None for flag in part[1:]]
+            bounds = take_slice_bounds(part, operands)
             if bounds[2] is not None and not self.positive_constant(bounds[2]):
                 return False
         return True
@@ -137,7 +137,7 @@ class _Rewriter:
                 axes.append(operands.pop(0))
                 continue
             n = b.emit("dim", target, attrs={"axis": axis}, name="n")
-            bounds = [operands.pop(0) if flag == "1" else None for flag in part[1:]]
+            bounds = take_slice_bounds(part, operands)
             step = bounds[2] if bounds[2] is not None else b.const(1, I64)
             start = self.bound(bounds[0], n, b.const(0, I64))
             stop = self.bound(bounds[1], n, n)
@@ -249,8 +249,7 @@ class _Rewriter:
         """(a, b) of a slice `[a:-b]` with constant a >= 0, b >= 0 and no step but 1."""
         if part == "i":
             return None
-        bounds = list(bounds)
-        start, stop, step = [bounds.pop(0) if flag == "1" else None for flag in part[1:]]
+        start, stop, step = take_slice_bounds(part, list(bounds))
         values = [None if v is None else const_value(self.defs.get(v.name))
                   for v in (start, stop, step)]
         if (start is not None and (values[0] is None or values[0] < 0)) or (
@@ -266,8 +265,7 @@ class _Rewriter:
         target, value = op.operands[0], op.operands[-1]
         spec = index_spec(dict(op.attrs))
         n = b.emit("dim", target, attrs={"axis": 0}, name="n")
-        bounds = list(op.operands[1:-1])
-        start, stop, _ = [bounds.pop(0) if flag == "1" else None for flag in spec[0][1:]]
+        start, stop, _ = take_slice_bounds(spec[0], list(op.operands[1:-1]))
         first = self.bound(start, n, b.const(0, I64))
         count = b.emit("trip_count", first, self.bound(stop, n, n), b.const(1, I64),
                        name="count")
@@ -296,8 +294,8 @@ class _Rewriter:
         if value.name in leaves:
             offset = leaves[value.name]
             at = j if offset == 0 else b.emit("add", j, b.const(offset, I64), name="at")
-            array = value if value.name not in self.defs or \
-                self.defs[value.name].opcode != "getitem" else self.defs[value.name].operands[0]
+            read = self.defs.get(value.name)  # a slice of the array written, or that array
+            array = read.operands[0] if read is not None and read.opcode == "getitem" else value
             out = b.emit("getitem", array, at, attrs={"index": ("i",)}, name="element")
         else:
             op = self.defs[value.name]
